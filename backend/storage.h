@@ -1,0 +1,53 @@
+// backend/storage.h
+//
+// Storage: where a repository's files live. A flat namespace of immutable
+// objects named by relative paths ("data/3f/3f2a...", "snapshots/9c..."),
+// written whole and atomically, read whole or by range, listed by prefix.
+// Implementations: LocalStorage (a directory), FaultInjectionStorage (tests),
+// and later Azure Blob Storage behind the same interface.
+//
+// Contract: Write makes the object visible under its name only when it is
+// complete and durable; a crash before then leaves no object (at most a
+// temporary file the implementation ignores and cleans). Objects are never
+// modified in place.
+//
+// Thread safety: implementations are safe for concurrent use.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/bytes.h"
+#include "backend/status.h"
+
+namespace m365vault {
+
+struct ObjectInfo {
+  std::string name;  // relative path, '/'-separated
+  uint64_t size = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // Atomically creates or replaces `name` with `data`, durably.
+  virtual Status Write(std::string_view name, ByteView data) = 0;
+  // Reads the whole object. NotFound if absent.
+  virtual Result<Bytes> Read(std::string_view name) = 0;
+  // Reads `length` bytes at `offset`. Corruption if the object is shorter.
+  virtual Result<Bytes> ReadRange(std::string_view name, uint64_t offset, uint64_t length) = 0;
+  // Size of an object; NotFound if absent.
+  virtual Result<uint64_t> Size(std::string_view name) = 0;
+  // Every object whose name starts with `prefix` (e.g. "snapshots/"), in no
+  // particular order. Temporary files are never listed.
+  virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
+  // Removes an object; OK if it was already absent.
+  virtual Status Remove(std::string_view name) = 0;
+  // A human-readable location, for messages ("/srv/backup/contoso").
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace m365vault

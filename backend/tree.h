@@ -1,0 +1,69 @@
+// backend/tree.h
+//
+// Tree: the listing of one directory of a snapshot, stored as one blob. Its
+// encoding is deterministic (entries sorted by name bytes, metadata sorted by
+// key, no timestamps of its own), so an unchanged directory is the same blob,
+// with the same id, in every snapshot: copy-on-write snapshots share it.
+//
+// A file entry carries its chunk list; `offsets` (derived, not stored) holds
+// the running start offset of each chunk, so a read at any position finds its
+// chunk by binary search (FindChunk).
+//
+// Thread safety: values; a decoded Tree is immutable once shared.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/blob_id.h"
+#include "backend/bytes.h"
+#include "backend/status.h"
+
+namespace m365vault {
+
+enum class EntryKind : uint8_t { kDirectory = 1, kFile = 2, kSymlink = 3 };
+
+struct ChunkRef {
+  BlobId id;
+  uint32_t length = 0;  // plaintext bytes of this chunk
+};
+
+struct TreeEntry {
+  std::string name;  // one path component: valid UTF-8, no '/', no NUL, not "." or ".."
+  EntryKind kind = EntryKind::kFile;
+  uint32_t mode = 0;       // permission bits (0644 / 0755)
+  uint64_t size = 0;       // file: content bytes; directory: 0
+  int64_t mtime_ns = 0;    // last modified, ns since the epoch (UTC)
+  std::map<std::string, std::string> metadata;  // "m365.id", "m365.etag", ...
+  BlobId subtree;                   // kDirectory: the child's tree blob
+  std::vector<ChunkRef> chunks;     // kFile: content, in order
+  std::vector<uint64_t> offsets;    // kFile: derived; offsets[i] = start of chunks[i]
+  std::string link_target;          // kSymlink
+
+  // Fills `offsets` from `chunks` and checks they add up to `size`.
+  bool ComputeOffsets();
+  // Index of the chunk holding byte `pos`, or nullopt when pos >= size.
+  std::optional<size_t> FindChunk(uint64_t pos) const;
+};
+
+struct Tree {
+  std::vector<TreeEntry> entries;  // sorted by name, unique
+
+  // Binary search by name; nullptr when absent.
+  const TreeEntry* Find(std::string_view name) const;
+  // Sorts entries; InvalidArgument on duplicates or invalid names.
+  Status Normalize();
+};
+
+// Deterministic encoding (docs/format.md, "Tree blobs").
+Bytes EncodeTree(const Tree& tree);
+// Corruption on malformed input; never reads out of bounds.
+Result<Tree> DecodeTree(ByteView data);
+
+// True when `name` may be a tree entry name (see TreeEntry::name).
+bool IsValidEntryName(std::string_view name);
+
+}  // namespace m365vault
