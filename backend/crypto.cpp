@@ -16,7 +16,14 @@ static_assert(kKeySize == crypto_kdf_KEYBYTES);
 
 bool InitCrypto() { return sodium_init() >= 0; }
 
-SecretKey::SecretKey() : p_(static_cast<uint8_t*>(sodium_malloc(kKeySize))) {
+static uint8_t* AllocateKey() {
+  // sodium_malloc needs sodium_init; make key allocation safe even before main.
+  static const bool initialised = sodium_init() >= 0;
+  if (!initialised) std::abort();
+  return static_cast<uint8_t*>(sodium_malloc(kKeySize));
+}
+
+SecretKey::SecretKey() : p_(AllocateKey()) {
   if (p_ == nullptr) std::abort();  // out of locked memory: nothing safe to do
   sodium_memzero(p_, kKeySize);
 }
@@ -110,5 +117,9 @@ SecretKey DeriveSubkey(const SecretKey& key, KeyPurpose purpose) {
 }
 
 void RandomBytes(uint8_t* out, size_t n) { randombytes_buf(out, n); }
+
+void Wipe(Bytes* b) {
+  if (!b->empty()) sodium_memzero(b->data(), b->size());
+}
 
 }  // namespace m365vault::crypto

@@ -87,5 +87,7 @@ enum class KeyPurpose : uint64_t {
 SecretKey DeriveSubkey(const SecretKey& key, KeyPurpose purpose);
 
 void RandomBytes(uint8_t* out, size_t n);
+// Zeroes a buffer that held secret bytes (not optimised away).
+void Wipe(Bytes* b);
 
 }  // namespace m365vault::crypto

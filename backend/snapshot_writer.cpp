@@ -1,0 +1,397 @@
+// backend/snapshot_writer.cpp
+//
+// The copy-on-write overlay: a DirNode per directory touched by this run,
+// loaded lazily from the parent snapshot's tree. Untouched directories stay
+// as entries holding their old subtree id, so Commit() rewrites only the
+// dirty path from each change up to the root.
+#include "backend/snapshot_writer.h"
+
+#include <chrono>
+#include <deque>
+#include <future>
+#include <mutex>
+
+#include "backend/chunker.h"
+#include "backend/thread_pool.h"
+
+namespace m365vault {
+
+Result<std::vector<std::string>> SplitPath(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string part(path.substr(start, end - start));
+    if (!IsValidEntryName(part)) return Status::InvalidArgument("invalid path \"" + std::string(path) + "\"");
+    parts.push_back(std::move(part));
+    start = end + 1;
+  }
+  return parts;
+}
+
+Status SnapshotWriter::PutFile(std::string_view path, ByteView content, const EntryAttributes& attrs) {
+  M365_ASSIGN_OR_RETURN(std::unique_ptr<FileSink> sink, BeginFile(path, attrs));
+  M365_RETURN_IF_ERROR(sink->Append(content));
+  return sink->Finish().status();
+}
+
+namespace {
+
+constexpr uint32_t kDefaultFileMode = 0644;
+constexpr uint32_t kDefaultDirMode = 0755;
+
+struct DirNode {
+  bool loaded = false;
+  bool dirty = false;
+  BlobId original;
+  std::map<std::string, TreeEntry> entries;
+  std::map<std::string, std::unique_ptr<DirNode>> children;  // opened subdirectories
+};
+
+TreeEntry MakeEntry(const std::string& name, EntryKind kind, const EntryAttributes& a) {
+  TreeEntry e;
+  e.name = name;
+  e.kind = kind;
+  e.mode = a.mode ? a.mode : (kind == EntryKind::kDirectory ? kDefaultDirMode : kDefaultFileMode);
+  e.mtime_ns = a.mtime_ns;
+  e.metadata = a.metadata;
+  return e;
+}
+
+class SnapshotWriterImpl;
+
+class FileSinkImpl final : public FileSink {
+ public:
+  FileSinkImpl(SnapshotWriterImpl& w, std::vector<std::string> parts, EntryAttributes attrs);
+  ~FileSinkImpl() override { Abandon(); }
+  Status Append(ByteView data) override;
+  Result<uint64_t> Finish() override;
+  void Abandon() override;
+
+ private:
+  Status Cut(bool eof);
+  Status Submit(Bytes chunk);
+  Status WaitOne();
+
+  SnapshotWriterImpl& w_;
+  std::vector<std::string> parts_;
+  EntryAttributes attrs_;
+  Bytes buf_;
+  size_t pos_ = 0;
+  uint64_t size_ = 0;
+  std::vector<ChunkRef> chunks_;
+  std::deque<std::future<Result<ChunkRef>>> inflight_;
+  Status error_;
+  bool done_ = false;
+};
+
+class SnapshotWriterImpl final : public SnapshotWriter {
+ public:
+  SnapshotWriterImpl(Repository& repo, const SnapshotInfo* parent)
+      : repo_(repo),
+        chunker_(repo.chunker_key(), repo.chunker_params()),
+        pool_(std::thread::hardware_concurrency()) {
+    root_ = std::make_unique<DirNode>();
+    if (parent) {
+      parent_ = *parent;
+      root_->original = parent->root;
+      stats_ = parent->stats;
+    } else {
+      root_->loaded = true;
+    }
+    for (const char* k : {"files_written", "bytes_written", "entries_removed"}) stats_[k] = 0;
+  }
+
+  Result<std::unique_ptr<FileSink>> BeginFile(std::string_view path, const EntryAttributes& attrs) override {
+    M365_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitPath(path));
+    return std::unique_ptr<FileSink>(new FileSinkImpl(*this, std::move(parts), attrs));
+  }
+
+  Status MakeDirectory(std::string_view path, const EntryAttributes& attrs) override {
+    M365_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitPath(path));
+    std::lock_guard<std::mutex> l(mu_);
+    M365_ASSIGN_OR_RETURN(DirNode * dir, Walk(parts, parts.size(), true));
+    (void)dir;
+    // Update the directory's own entry in its parent.
+    M365_ASSIGN_OR_RETURN(DirNode * parent, Walk(parts, parts.size() - 1, false));
+    TreeEntry& e = parent->entries.at(parts.back());
+    e.mode = attrs.mode ? attrs.mode : kDefaultDirMode;
+    e.mtime_ns = attrs.mtime_ns;
+    e.metadata = attrs.metadata;
+    return Status::OK();
+  }
+
+  Status Remove(std::string_view path) override {
+    M365_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitPath(path));
+    std::lock_guard<std::mutex> l(mu_);
+    auto parent = Walk(parts, parts.size() - 1, false);
+    if (!parent.ok()) return parent.status();
+    DirNode* p = *parent;
+    auto it = p->entries.find(parts.back());
+    if (it == p->entries.end()) return Status::NotFound("no " + std::string(path) + " to remove");
+    if (it->second.kind == EntryKind::kFile) SubtractFile(it->second);
+    p->entries.erase(it);
+    p->children.erase(parts.back());
+    ++stats_["entries_removed"];
+    return Status::OK();
+  }
+
+  Status Rename(std::string_view from, std::string_view to) override {
+    M365_ASSIGN_OR_RETURN(std::vector<std::string> src, SplitPath(from));
+    M365_ASSIGN_OR_RETURN(std::vector<std::string> dst, SplitPath(to));
+    if (dst.size() > src.size() && std::equal(src.begin(), src.end(), dst.begin())) {
+      return Status::InvalidArgument("cannot move " + std::string(from) + " into itself");
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    M365_ASSIGN_OR_RETURN(DirNode * sp, Walk(src, src.size() - 1, false));
+    auto it = sp->entries.find(src.back());
+    if (it == sp->entries.end()) return Status::NotFound("no " + std::string(from) + " to move");
+    M365_ASSIGN_OR_RETURN(DirNode * dp, Walk(dst, dst.size() - 1, true));
+    if (dp->entries.count(dst.back())) return Status::AlreadyExists(std::string(to) + " exists");
+    // Walk(dst) may have re-pointed nothing in sp (distinct nodes stay valid).
+    TreeEntry e = std::move(it->second);
+    sp->entries.erase(it);
+    std::unique_ptr<DirNode> child;
+    if (auto c = sp->children.find(src.back()); c != sp->children.end()) {
+      child = std::move(c->second);
+      sp->children.erase(c);
+    }
+    e.name = dst.back();
+    dp->entries[dst.back()] = std::move(e);
+    if (child) dp->children[dst.back()] = std::move(child);
+    return Status::OK();
+  }
+
+  Result<std::optional<TreeEntry>> Lookup(std::string_view path) override {
+    M365_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitPath(path));
+    std::lock_guard<std::mutex> l(mu_);
+    auto parent = Walk(parts, parts.size() - 1, false, /*mark_dirty=*/false);
+    if (!parent.ok()) {
+      if (parent.status().IsNotFound()) return std::optional<TreeEntry>();
+      return parent.status();
+    }
+    auto it = (*parent)->entries.find(parts.back());
+    if (it == (*parent)->entries.end()) return std::optional<TreeEntry>();
+    return std::optional<TreeEntry>(it->second);
+  }
+
+  Result<std::vector<std::string>> ListNames(std::string_view path) override {
+    std::vector<std::string> names;
+    std::lock_guard<std::mutex> l(mu_);
+    DirNode* dir = root_.get();
+    if (!path.empty()) {
+      M365_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitPath(path));
+      auto d = Walk(parts, parts.size(), false, false);
+      if (!d.ok()) return d.status().IsNotFound() ? Result<std::vector<std::string>>(names) : d.status();
+      dir = *d;
+    } else {
+      M365_RETURN_IF_ERROR(Load(root_.get()));
+    }
+    for (const auto& [name, e] : dir->entries) names.push_back(name);
+    return names;
+  }
+
+  Status SetSyncState(ByteView state) override {
+    BlobId id = repo_.HashBlob(state);
+    M365_RETURN_IF_ERROR(repo_.SaveBlob(BlobType::kMeta, id, state).status());
+    std::lock_guard<std::mutex> l(mu_);
+    sync_state_ = id;
+    return Status::OK();
+  }
+
+  Result<SnapshotInfo> Commit(SnapshotInfo fields) override {
+    std::lock_guard<std::mutex> l(mu_);
+    M365_ASSIGN_OR_RETURN(BlobId root, WriteTree(root_.get()));
+    M365_RETURN_IF_ERROR(repo_.Flush());
+    fields.root = root;
+    fields.parent = parent_ ? parent_->id : "";
+    if (fields.tenant.empty()) fields.tenant = repo_.tenant();
+    if (fields.time_ns == 0) {
+      fields.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    }
+    if (!sync_state_.IsZero()) fields.sync_state = sync_state_;
+    for (const auto& [k, v] : stats_) fields.stats.emplace(k, v);
+    M365_RETURN_IF_ERROR(repo_.SaveSnapshot(&fields));
+    return fields;
+  }
+
+  // Called by sinks.
+  Repository& repo() { return repo_; }
+  const Chunker& chunker() const { return chunker_; }
+  ThreadPool& pool() { return pool_; }
+  size_t max_inflight() const { return pool_.size() * 3; }
+
+  Status InsertFile(const std::vector<std::string>& parts, TreeEntry entry) {
+    std::lock_guard<std::mutex> l(mu_);
+    M365_ASSIGN_OR_RETURN(DirNode * dir, Walk(parts, parts.size() - 1, true));
+    auto it = dir->entries.find(entry.name);
+    if (it != dir->entries.end()) {
+      if (it->second.kind == EntryKind::kFile) SubtractFile(it->second);
+      dir->children.erase(entry.name);
+    }
+    stats_["total_files"] += 1;
+    stats_["total_bytes"] += entry.size;
+    stats_["files_written"] += 1;
+    stats_["bytes_written"] += entry.size;
+    dir->entries[entry.name] = std::move(entry);
+    return Status::OK();
+  }
+
+ private:
+  void SubtractFile(const TreeEntry& e) {
+    if (stats_["total_files"] > 0) stats_["total_files"] -= 1;
+    stats_["total_bytes"] -= std::min(stats_["total_bytes"], e.size);
+  }
+
+  Status Load(DirNode* d) {
+    if (d->loaded) return Status::OK();
+    M365_ASSIGN_OR_RETURN(std::shared_ptr<const Tree> tree, repo_.LoadTree(d->original));
+    for (const TreeEntry& e : tree->entries) d->entries.emplace(e.name, e);
+    d->loaded = true;
+    return Status::OK();
+  }
+
+  // Returns the DirNode for parts[0..depth), loading (and with `create`,
+  // creating) each level. Marks the path dirty unless told not to.
+  // REQUIRES: mu_ held.
+  Result<DirNode*> Walk(const std::vector<std::string>& parts, size_t depth, bool create, bool mark_dirty = true) {
+    DirNode* d = root_.get();
+    M365_RETURN_IF_ERROR(Load(d));
+    if (mark_dirty) d->dirty = true;
+    for (size_t i = 0; i < depth; ++i) {
+      const std::string& name = parts[i];
+      auto child = d->children.find(name);
+      if (child == d->children.end()) {
+        auto e = d->entries.find(name);
+        auto node = std::make_unique<DirNode>();
+        if (e == d->entries.end()) {
+          if (!create) return Status::NotFound("no directory " + name);
+          d->entries[name] = MakeEntry(name, EntryKind::kDirectory, EntryAttributes{});
+          node->loaded = true;
+        } else if (e->second.kind != EntryKind::kDirectory) {
+          if (!create) return Status::NotFound(name + " is not a directory");
+          // A file is replaced by a directory of the same name.
+          SubtractFile(e->second);
+          e->second = MakeEntry(name, EntryKind::kDirectory, EntryAttributes{});
+          node->loaded = true;
+        } else {
+          node->original = e->second.subtree;
+        }
+        child = d->children.emplace(name, std::move(node)).first;
+      }
+      d = child->second.get();
+      M365_RETURN_IF_ERROR(Load(d));
+      if (mark_dirty) d->dirty = true;
+    }
+    return d;
+  }
+
+  // REQUIRES: mu_ held.
+  Result<BlobId> WriteTree(DirNode* d) {
+    if (!d->dirty && !d->original.IsZero()) return d->original;
+    M365_RETURN_IF_ERROR(Load(d));
+    for (auto& [name, child] : d->children) {
+      M365_ASSIGN_OR_RETURN(BlobId id, WriteTree(child.get()));
+      d->entries.at(name).subtree = id;
+    }
+    Tree tree;
+    tree.entries.reserve(d->entries.size());
+    for (auto& [name, e] : d->entries) tree.entries.push_back(e);  // std::map: already sorted
+    Bytes data = EncodeTree(tree);
+    BlobId id = repo_.HashBlob(data);
+    M365_RETURN_IF_ERROR(repo_.SaveBlob(BlobType::kTree, id, data).status());
+    return id;
+  }
+
+  Repository& repo_;
+  Chunker chunker_;
+  ThreadPool pool_;
+  std::mutex mu_;
+  std::unique_ptr<DirNode> root_;                 // GUARDED_BY(mu_)
+  std::optional<SnapshotInfo> parent_;
+  std::map<std::string, uint64_t> stats_;          // GUARDED_BY(mu_)
+  BlobId sync_state_;
+};
+
+FileSinkImpl::FileSinkImpl(SnapshotWriterImpl& w, std::vector<std::string> parts, EntryAttributes attrs)
+    : w_(w), parts_(std::move(parts)), attrs_(std::move(attrs)) {}
+
+Status FileSinkImpl::Submit(Bytes chunk) {
+  while (inflight_.size() >= w_.max_inflight()) M365_RETURN_IF_ERROR(WaitOne());
+  Repository& repo = w_.repo();
+  inflight_.push_back(w_.pool().Submit([&repo, chunk = std::move(chunk)]() -> Result<ChunkRef> {
+    ChunkRef ref{repo.HashBlob(chunk), static_cast<uint32_t>(chunk.size())};
+    M365_RETURN_IF_ERROR(repo.SaveBlob(BlobType::kData, ref.id, chunk).status());
+    return ref;
+  }));
+  return Status::OK();
+}
+
+Status FileSinkImpl::WaitOne() {
+  Result<ChunkRef> r = inflight_.front().get();
+  inflight_.pop_front();
+  if (!r.ok()) return r.status();
+  chunks_.push_back(*r);
+  return Status::OK();
+}
+
+Status FileSinkImpl::Cut(bool eof) {
+  for (;;) {
+    ByteView rest(buf_.data() + pos_, buf_.size() - pos_);
+    if (rest.empty()) break;
+    size_t n = w_.chunker().NextChunk(rest, eof);
+    if (n == 0) break;
+    M365_RETURN_IF_ERROR(Submit(Bytes(rest.begin(), rest.begin() + n)));
+    pos_ += n;
+  }
+  if (pos_ > 0 && (pos_ >= buf_.size() / 2 || eof)) {
+    buf_.erase(buf_.begin(), buf_.begin() + pos_);
+    pos_ = 0;
+  }
+  return Status::OK();
+}
+
+Status FileSinkImpl::Append(ByteView data) {
+  if (done_) return Status::InvalidArgument("append after finish");
+  if (!error_.ok()) return error_;
+  buf_.insert(buf_.end(), data.begin(), data.end());
+  size_ += data.size();
+  if (buf_.size() - pos_ >= w_.chunker().params().max_size) error_ = Cut(false);
+  return error_;
+}
+
+Result<uint64_t> FileSinkImpl::Finish() {
+  if (done_) return Status::InvalidArgument("file finished twice");
+  if (error_.ok()) error_ = Cut(true);
+  while (!inflight_.empty()) {
+    Status st = WaitOne();
+    if (error_.ok()) error_ = st;
+  }
+  done_ = true;
+  if (!error_.ok()) return error_;
+  TreeEntry e = MakeEntry(parts_.back(), EntryKind::kFile, attrs_);
+  e.size = size_;
+  e.chunks = std::move(chunks_);
+  e.ComputeOffsets();
+  M365_RETURN_IF_ERROR(w_.InsertFile(parts_, std::move(e)));
+  return size_;
+}
+
+void FileSinkImpl::Abandon() {
+  while (!inflight_.empty()) {
+    inflight_.front().wait();
+    inflight_.pop_front();
+  }
+  done_ = true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Start(Repository& repo, const SnapshotInfo* parent) {
+  return std::unique_ptr<SnapshotWriter>(new SnapshotWriterImpl(repo, parent));
+}
+
+}  // namespace m365vault

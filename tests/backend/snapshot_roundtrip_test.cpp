@@ -1,0 +1,130 @@
+#include <map>
+
+#include "test_util.h"
+
+using namespace m365vault;
+using namespace m365vault::testing;
+
+TEST_CASE("files of every size class round-trip byte-exact", "[backend][snapshot]") {
+  TestRepo t;
+  auto w = SnapshotWriter::Start(*t.repo, nullptr);
+  REQUIRE(w.ok());
+  std::map<std::string, Bytes> files;
+  const size_t sizes[] = {0, 1, 4095, 4096, 4097, 16384, 65535, 65536, 65537, 300000, 1 << 20};
+  int i = 0;
+  for (size_t n : sizes) {
+    std::string path = "user" + std::to_string(i % 3) + "/dir/f" + std::to_string(i) + ".bin";
+    files[path] = RandomBytes(n, 1000 + i);
+    REQUIRE((*w)->PutFile(path, files[path], Attrs(1'700'000'000'000'000'000 + i)).ok());
+    ++i;
+  }
+  auto snap = (*w)->Commit(SnapshotInfo{});
+  REQUIRE(snap.ok());
+
+  // Read back through a fresh open (index from the repository's index files).
+  auto repo2 = t.Reopen();
+  auto snaps = repo2->ListSnapshots();
+  REQUIRE(snaps.ok());
+  REQUIRE(snaps->size() == 1);
+  for (const auto& [path, data] : files) {
+    REQUIRE(ReadPath(*repo2, snaps->front(), path) == data);
+  }
+  SnapshotReader reader(*repo2, snaps->front());
+  auto e = reader.Lookup("user1/dir/f1.bin");
+  REQUIRE(e.ok());
+  REQUIRE(e->size == 1);
+  REQUIRE(e->mtime_ns == 1'700'000'000'000'000'001);
+  REQUIRE(reader.Lookup("user1/dir/nope").status().IsNotFound());
+  auto dir = reader.ListDirectory("user0/dir");
+  REQUIRE(dir.ok());
+  REQUIRE((*dir)->entries.size() == 4);
+
+  // Random-offset reads agree with the source.
+  const Bytes& big = files["user1/dir/f10.bin"];
+  auto be = reader.Lookup("user1/dir/f10.bin");
+  REQUIRE(be.ok());
+  std::mt19937 rng(7);
+  for (int k = 0; k < 200; ++k) {
+    uint64_t off = rng() % (big.size() + 10);
+    size_t len = rng() % 70000;
+    Bytes out(len);
+    auto n = reader.Read(*be, off, out);
+    REQUIRE(n.ok());
+    size_t expect = off >= big.size() ? 0 : std::min<size_t>(len, big.size() - off);
+    REQUIRE(*n == expect);
+    REQUIRE(std::equal(out.begin(), out.begin() + expect, big.begin() + std::min<size_t>(off, big.size())));
+  }
+}
+
+TEST_CASE("an unchanged directory is the same tree blob in the next snapshot", "[backend][snapshot]") {
+  TestRepo t;
+  auto w1 = SnapshotWriter::Start(*t.repo, nullptr);
+  REQUIRE((*w1)->PutFile("a/x.txt", AsBytes("hello"), Attrs()).ok());
+  REQUIRE((*w1)->PutFile("b/y.txt", AsBytes("world"), Attrs()).ok());
+  auto s1 = (*w1)->Commit(SnapshotInfo{});
+  REQUIRE(s1.ok());
+
+  auto w2 = SnapshotWriter::Start(*t.repo, &*s1);
+  REQUIRE((*w2)->PutFile("b/z.txt", AsBytes("new"), Attrs()).ok());
+  auto s2 = (*w2)->Commit(SnapshotInfo{});
+  REQUIRE(s2.ok());
+  REQUIRE(s2->parent == s1->id);
+
+  SnapshotReader r1(*t.repo, *s1), r2(*t.repo, *s2);
+  REQUIRE(r1.Lookup("a")->subtree == r2.Lookup("a")->subtree);
+  REQUIRE(r1.Lookup("b")->subtree != r2.Lookup("b")->subtree);
+  REQUIRE(ReadPath(*t.repo, *s2, "a/x.txt") == Bytes{'h', 'e', 'l', 'l', 'o'});
+  REQUIRE(r1.Lookup("b/z.txt").status().IsNotFound());
+  REQUIRE(ReadPath(*t.repo, *s2, "b/z.txt") == Bytes{'n', 'e', 'w'});
+}
+
+TEST_CASE("remove and rename rewrite only the paths they touch", "[backend][snapshot]") {
+  TestRepo t;
+  auto w1 = SnapshotWriter::Start(*t.repo, nullptr);
+  REQUIRE((*w1)->PutFile("d1/sub/f.txt", AsBytes("one"), Attrs()).ok());
+  REQUIRE((*w1)->PutFile("d1/g.txt", AsBytes("two"), Attrs()).ok());
+  auto s1 = (*w1)->Commit(SnapshotInfo{});
+  REQUIRE(s1.ok());
+
+  auto w2 = SnapshotWriter::Start(*t.repo, &*s1);
+  REQUIRE((*w2)->Rename("d1/sub", "d2/moved").ok());
+  REQUIRE((*w2)->Remove("d1/g.txt").ok());
+  REQUIRE((*w2)->Remove("d1/nothing").IsNotFound());
+  REQUIRE((*w2)->Rename("d2", "d2/inside").code() == Status::Code::kInvalidArgument);
+  auto s2 = (*w2)->Commit(SnapshotInfo{});
+  REQUIRE(s2.ok());
+  SnapshotReader r2(*t.repo, *s2);
+  REQUIRE(ReadPath(*t.repo, *s2, "d2/moved/f.txt") == Bytes{'o', 'n', 'e'});
+  REQUIRE(r2.Lookup("d1/g.txt").status().IsNotFound());
+  REQUIRE(r2.Lookup("d1/sub").status().IsNotFound());
+  // The moved subtree is the very same blob.
+  SnapshotReader r1(*t.repo, *s1);
+  REQUIRE(r1.Lookup("d1/sub")->subtree == r2.Lookup("d2/moved")->subtree);
+}
+
+TEST_CASE("identical content is stored once across files and snapshots", "[backend][dedup]") {
+  TestRepo t;
+  Bytes data = RandomBytes(400000, 42);
+  auto w1 = SnapshotWriter::Start(*t.repo, nullptr);
+  REQUIRE((*w1)->PutFile("a.bin", data, Attrs()).ok());
+  REQUIRE((*w1)->Commit(SnapshotInfo{}).ok());
+  uint64_t stored = t.repo->stats().bytes_stored;
+  auto w2 = SnapshotWriter::Start(*t.repo, nullptr);
+  REQUIRE((*w2)->PutFile("copy/b.bin", data, Attrs()).ok());
+  REQUIRE((*w2)->Commit(SnapshotInfo{}).ok());
+  // Only the new trees were stored: far less than the data.
+  REQUIRE(t.repo->stats().bytes_stored - stored < 2000);
+  REQUIRE(t.repo->stats().blobs_deduped > 0);
+}
+
+TEST_CASE("bad paths are rejected", "[backend][snapshot]") {
+  TestRepo t;
+  auto w = SnapshotWriter::Start(*t.repo, nullptr);
+  for (const char* p : {"", "/abs", "a//b", "a/../b", ".", "a/./b", "tab\there", "trail/"}) {
+    INFO(p);
+    REQUIRE((*w)->PutFile(p, AsBytes("x"), Attrs()).code() == Status::Code::kInvalidArgument);
+  }
+  std::string long_name(256, 'x');
+  REQUIRE((*w)->PutFile(long_name, AsBytes("x"), Attrs()).code() == Status::Code::kInvalidArgument);
+  REQUIRE((*w)->PutFile("bad\xff utf8", AsBytes("x"), Attrs()).code() == Status::Code::kInvalidArgument);
+}
