@@ -1,0 +1,153 @@
+// backend/vault_jobs.cpp: jobs and their events.
+#include <nlohmann/json.hpp>
+
+#include "backend/vault.h"
+#include "backend/vault_db.h"
+
+namespace m365vault {
+namespace {
+
+constexpr char kJobColumns[] =
+    "id, tenant, kind, object_type, status, started, ended, objects_total, objects_done, objects_failed,"
+    " items, bytes, snapshot_id, error";
+
+JobStatus ParseJobStatus(const std::string& s) {
+  if (s == "succeeded") return JobStatus::kSucceeded;
+  if (s == "partial") return JobStatus::kPartial;
+  if (s == "failed") return JobStatus::kFailed;
+  return JobStatus::kRunning;
+}
+
+JobRecord ReadJob(Stmt& s) {
+  JobRecord j;
+  j.id = s.Int(0);
+  j.tenant = s.Text(1);
+  j.kind = s.Text(2);
+  j.object_type = s.Text(3);
+  j.status = ParseJobStatus(s.Text(4));
+  j.started_ns = s.Int(5);
+  j.ended_ns = s.Int(6);
+  j.counts.objects_total = static_cast<uint64_t>(s.Int(7));
+  j.counts.objects_done = static_cast<uint64_t>(s.Int(8));
+  j.counts.objects_failed = static_cast<uint64_t>(s.Int(9));
+  j.counts.items = static_cast<uint64_t>(s.Int(10));
+  j.counts.bytes = static_cast<uint64_t>(s.Int(11));
+  j.snapshot_id = s.Text(12);
+  j.error = s.Text(13);
+  return j;
+}
+
+void BindCounts(Stmt& s, int first, const JobCounts& c) {
+  s.Bind(first, static_cast<int64_t>(c.objects_total));
+  s.Bind(first + 1, static_cast<int64_t>(c.objects_done));
+  s.Bind(first + 2, static_cast<int64_t>(c.objects_failed));
+  s.Bind(first + 3, static_cast<int64_t>(c.items));
+  s.Bind(first + 4, static_cast<int64_t>(c.bytes));
+}
+
+}  // namespace
+
+Result<int64_t> Vault::StartJob(const std::string& tenant, const std::string& kind, const std::string& object_type) {
+  if (kind.empty()) return Status::InvalidArgument("a job needs a kind");
+  std::lock_guard<std::mutex> l(db_->mu());
+  int64_t now = NowNs();
+  Transaction t(*db_);
+  M365_RETURN_IF_ERROR(t.status());
+  Stmt s(*db_, "INSERT INTO jobs(tenant, kind, object_type, status, started) VALUES (?, ?, ?, 'running', ?)");
+  s.Bind(1, tenant).Bind(2, kind).Bind(3, object_type).Bind(4, now);
+  M365_RETURN_IF_ERROR(s.Run());
+  int64_t id = db_->LastInsertRowid();
+  nlohmann::json details = {{"job", id}, {"tenant", tenant}, {"kind", kind}, {"object_type", object_type}};
+  M365_RETURN_IF_ERROR(InsertAudit(*db_, now, "job.start", details.dump()));
+  M365_RETURN_IF_ERROR(t.Commit());
+  return id;
+}
+
+Status Vault::UpdateJobCounts(int64_t id, const JobCounts& counts) {
+  std::lock_guard<std::mutex> l(db_->mu());
+  Stmt s(*db_,
+         "UPDATE jobs SET objects_total = ?, objects_done = ?, objects_failed = ?, items = ?, bytes = ?"
+         " WHERE id = ? AND status = 'running'");
+  BindCounts(s, 1, counts);
+  s.Bind(6, id);
+  M365_RETURN_IF_ERROR(s.Run());
+  if (db_->Changes() == 0) return Status::NotFound("no running job " + std::to_string(id));
+  return Status::OK();
+}
+
+Status Vault::AddJobEvent(const JobEvent& event) {
+  std::lock_guard<std::mutex> l(db_->mu());
+  Stmt s(*db_, "INSERT INTO job_events(job_id, time, object, code, reason, hint) VALUES (?, ?, ?, ?, ?, ?)");
+  s.Bind(1, event.job_id).Bind(2, event.time_ns ? event.time_ns : NowNs());
+  s.Bind(3, event.object).Bind(4, event.code).Bind(5, event.reason).Bind(6, event.hint);
+  Status st = s.Run();
+  // The foreign key names the job; a violation means there is no such job.
+  if (st.code() == Status::Code::kAlreadyExists) return Status::NotFound("no job " + std::to_string(event.job_id));
+  return st;
+}
+
+Status Vault::FinishJob(int64_t id, JobStatus status, const JobCounts& counts, const std::string& snapshot_id,
+                        const std::string& error) {
+  if (status == JobStatus::kRunning) return Status::InvalidArgument("FinishJob needs a final status");
+  std::lock_guard<std::mutex> l(db_->mu());
+  int64_t now = NowNs();
+  Transaction t(*db_);
+  M365_RETURN_IF_ERROR(t.status());
+  {
+    Stmt q(*db_, "SELECT status FROM jobs WHERE id = ?");
+    q.Bind(1, id);
+    M365_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return Status::NotFound("no job " + std::to_string(id));
+    if (q.Text(0) != "running") return Status::InvalidArgument("job " + std::to_string(id) + " has already ended");
+  }
+  Stmt s(*db_,
+         "UPDATE jobs SET status = ?, ended = ?, objects_total = ?, objects_done = ?, objects_failed = ?,"
+         " items = ?, bytes = ?, snapshot_id = ?, error = ? WHERE id = ?");
+  s.Bind(1, JobStatusName(status)).Bind(2, now);
+  BindCounts(s, 3, counts);
+  s.Bind(8, snapshot_id).Bind(9, error).Bind(10, id);
+  M365_RETURN_IF_ERROR(s.Run());
+  nlohmann::json details = {{"job", id}, {"status", JobStatusName(status)}, {"snapshot", snapshot_id}};
+  M365_RETURN_IF_ERROR(InsertAudit(*db_, now, "job.finish", details.dump()));
+  return t.Commit();
+}
+
+Result<std::vector<JobRecord>> Vault::ListJobs(const JobFilter& filter) {
+  std::lock_guard<std::mutex> l(db_->mu());
+  std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs" +
+                    (filter.tenant.empty() ? "" : " WHERE tenant = ?2") + " ORDER BY id DESC LIMIT ?1";
+  Stmt s(*db_, sql.c_str());
+  s.Bind(1, static_cast<int64_t>(filter.limit > 0 ? filter.limit : -1));
+  if (!filter.tenant.empty()) s.Bind(2, filter.tenant);
+  std::vector<JobRecord> out;
+  for (;;) {
+    M365_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(ReadJob(s));
+  }
+  return out;
+}
+
+Result<JobRecord> Vault::GetJob(int64_t id) {
+  std::lock_guard<std::mutex> l(db_->mu());
+  Stmt s(*db_, (std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?").c_str());
+  s.Bind(1, id);
+  M365_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return Status::NotFound("no job " + std::to_string(id) + " (see 'm365vault jobs')");
+  return ReadJob(s);
+}
+
+Result<std::vector<JobEvent>> Vault::ListJobEvents(int64_t job_id) {
+  std::lock_guard<std::mutex> l(db_->mu());
+  Stmt s(*db_, "SELECT job_id, time, object, code, reason, hint FROM job_events WHERE job_id = ? ORDER BY id");
+  s.Bind(1, job_id);
+  std::vector<JobEvent> out;
+  for (;;) {
+    M365_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  }
+  return out;
+}
+
+}  // namespace m365vault

@@ -1,0 +1,33 @@
+// cli/passphrase.h
+//
+// Where the vault passphrase comes from, in this order: the file named by
+// --passphrase-file (its first line), $M365VAULT_PASSPHRASE, or a prompt on
+// the controlling terminal with echo off. The passphrase is never taken from
+// the command line (argv is visible to every user of the machine).
+//
+// Thread safety: the prompt changes terminal modes; main thread only.
+#pragma once
+
+#include <string>
+
+#include "backend/status.h"
+
+namespace m365vault::cli {
+
+// Reads the first line of `path` (without its line break). InvalidArgument if
+// it is empty.
+Result<std::string> ReadPassphraseFile(const std::string& path);
+
+// Prompts on /dev/tty with echo off; asks twice and compares when `confirm`.
+// InvalidArgument when stdin is not a terminal.
+Result<std::string> PromptPassphrase(bool confirm);
+
+// Reads a secret from a file ("-" = stdin): the whole content without
+// trailing line breaks and spaces. Warns through `warn` (if set) when the
+// file can be read by other users.
+Result<std::string> ReadSecretFile(const std::string& path, std::string* warning);
+
+// Reads a whole text file ("-" = stdin), e.g. a PEM.
+Result<std::string> ReadTextFile(const std::string& path);
+
+}  // namespace m365vault::cli
