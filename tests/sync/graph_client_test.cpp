@@ -287,3 +287,33 @@ TEST_CASE("A page error mid-walk is reported with its Graph error", "[sync]") {
 }
 
 }  // namespace m365vault::sync
+
+namespace m365vault::sync {
+
+TEST_CASE("401 with the real token provider fetches a new token and replays", "[sync]") {
+  FakeHttpClient http;
+  ManualClock clock;
+  ClientCredentialsOptions to;
+  to.login_url = "https://login.example";
+  to.tenant_id = "t";
+  to.client_id = "c";
+  to.client_secret = "s";
+  auto tokens = ClientCredentialsTokenProvider::Create(to, http, clock);
+  REQUIRE(tokens.ok());
+  GraphClientOptions o;
+  o.graph_url = "https://graph.example";
+  GraphClient client(o, http, **tokens, clock);
+  http.Enqueue("/oauth2/v2.0/token", FakeResponse::Json(200, R"({"access_token":"AT1","expires_in":3599})"));
+  http.Enqueue("/oauth2/v2.0/token", FakeResponse::Json(200, R"({"access_token":"AT2","expires_in":3599})"));
+  http.Enqueue("/v1.0/users", FakeResponse::Json(401, R"({"error":{"code":"InvalidAuthenticationToken"}})"));
+  http.Enqueue("/v1.0/users", FakeResponse::Json(200, R"({"value":[]})"));
+  REQUIRE(client.GetJson("/users").ok());
+  auto reqs = http.requests();
+  REQUIRE(reqs.size() == 4);
+  CHECK(reqs[1].Header("Authorization") == std::optional<std::string_view>("Bearer AT1"));
+  CHECK(reqs[2].url.find("/oauth2/v2.0/token") != std::string::npos);
+  CHECK(reqs[3].Header("Authorization") == std::optional<std::string_view>("Bearer AT2"));
+  CHECK((*tokens)->fetch_count() == 2);
+}
+
+}  // namespace m365vault::sync
