@@ -31,12 +31,12 @@ function searchList(ctx, u) {
 function routes() {
   const R = [];
   const folderList = (ctx, req, u, parentKey, path) => {
-    const hidden = /^true$/i.test(req.query.get('includeHiddenFolders') || '');
     return listing(ctx, req, {
-      what: 'mailFolders', key: `${u}:${parentKey}:${hidden}`, def: 10, max: 1000, outlook: true,
+      what: 'mailFolders', key: `${u}:${parentKey}`, def: 10, max: 1000, outlook: true,
+      params: { hidden: /^true$/i.test(req.query.get('includeHiddenFolders') || '') },
       frag: `users('${ctx.tenant.userGuid(u)}')/mailFolders`, path,
-      build: () => {
-        const list = ctx.mail.children(u, parentKey).filter((k) => hidden || !ctx.mail.folderMeta(u, k).hidden);
+      build: (state) => {
+        const list = ctx.mail.children(u, parentKey).filter((k) => state.hidden || !ctx.mail.folderMeta(u, k).hidden);
         return { list, render: (k) => ctx.mail.folderJson(u, k) };
       },
     });
@@ -100,7 +100,8 @@ function routes() {
   } });
   const getMsg = (ctx, req, m) => {
     const r = messageOf(ctx, m.u, m.m); if (r.err) return r.err;
-    return ok(withContext(ctx, `users('${ctx.tenant.userGuid(m.u)}')/messages/$entity`, project(ctx.mail.messageJson(m.u, r.idx, r.folder, req.prefer.immutable), parseSelect(req.query))));
+    return ok(withContext(ctx, `users('${ctx.tenant.userGuid(m.u)}')/messages/$entity`, project(ctx.mail.messageJson(m.u, r.idx, r.folder, req.prefer.immutable), parseSelect(req.query))),
+      req.prefer.immutable ? { 'Preference-Applied': 'IdType="ImmutableId"' } : {});
   };
   const getValue = (ctx, req, m) => {
     const r = messageOf(ctx, m.u, m.m); if (r.err) return r.err;
