@@ -77,8 +77,8 @@ function roundId() { return ++roundSerial; }
 // Add replays deterministically: within a round, repeat an early entry near the end; in an
 // incremental round also prepend an unchanged current item.
 function addReplays(ctx, entries, key, unchangedCandidate) {
-  if (entries.length > 1 && hf(ctx.seed, 'replay-in', key) < ctx.knobs.replay_rate) entries.push({ ...entries[0] });
-  if (unchangedCandidate != null && hf(ctx.seed, 'replay-next', key) < ctx.knobs.replay_rate) entries.unshift({ idx: unchangedCandidate });
+  if (entries.length > 1 && hf(ctx.seed, 'replay-in', key) < ctx.knobs.replay_rate) entries.push(entries[0]);
+  if (unchangedCandidate != null && hf(ctx.seed, 'replay-next', key) < ctx.knobs.replay_rate) entries.unshift(unchangedCandidate);
   return entries;
 }
 

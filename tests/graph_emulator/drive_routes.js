@@ -96,7 +96,7 @@ function delta(ctx, req, m) {
   }
   if (tok) {
     const st = ctx.links.get(tok);
-    if (!st || st.scope !== scope) return resync();
+    if (!st || (st.t === 'round' ? st.round.scope : st.scope) !== scope) return resync();
     if (st.t === 'round') { if (st.round.gen !== ctx.gen.drive) return resync(); page = st; }
     else {
       if (st.gen !== ctx.gen.drive) return resync();
