@@ -10,6 +10,9 @@ set -euo pipefail
 
 TOOL=$1
 MOUNT=$2
+if [ ! -c /dev/fuse ] || ! command -v fusermount3 >/dev/null; then
+  echo "SKIP: no /dev/fuse or fusermount3"; exit 77
+fi
 WORK=$(mktemp -d /tmp/m365vault-fs-test.XXXXXX)
 SRC=$WORK/src
 REPO=$WORK/repo
