@@ -9,7 +9,7 @@ set -u
 BIN=${1:?usage: cli_integration_test.sh PATH_TO_M365VAULT}
 export M365VAULT_TEST_FAST_KDF=1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/m365vault-cli-it.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap 'fusermount3 -u "$WORK/mnt" 2>/dev/null; rm -rf "$WORK"' EXIT
 export M365VAULT_DIR="$WORK/vault"
 export M365VAULT_PASSPHRASE="it-passphrase"
 TID=72f988bf-86f1-41af-91ab-2d7cd011db47
@@ -131,6 +131,20 @@ contains "$(cat "$WORK/report.txt")" "Kind:      check"
 [ "$(mode "$WORK/report.txt")" = 600 ] || fail "report mode"
 expect 1 "$BIN" job show 424242
 expect 2 "$BIN" job show notanumber
+
+# --- mount (when the binary has it and FUSE is usable here) ---
+if "$BIN" mount --help >/dev/null 2>&1 && [ -r /dev/fuse ] && [ -w /dev/fuse ] && command -v fusermount3 >/dev/null; then
+  mkdir -p "$WORK/mnt"
+  expect 0 "$BIN" mount "$WORK/mnt" --tenant contoso
+  [ -d "$WORK/mnt/contoso" ] || fail "mount does not show the tenant"
+  touch "$WORK/mnt/contoso/x" 2>/dev/null && fail "mount is writable"
+  fusermount3 -u "$WORK/mnt" || fail "cannot unmount"
+  M365VAULT_PASSPHRASE=wrong expect 1 "$BIN" mount "$WORK/mnt"
+  contains "$ERR" "wrong passphrase"
+  expect 1 "$BIN" mount "$WORK/no-such-dir"
+else
+  echo "cli_integration_test: mount not tested (no fs module or no usable /dev/fuse)"
+fi
 
 # --- tenant remove ---
 expect 0 "$BIN" tenant remove fabrikam --purge
