@@ -138,6 +138,7 @@ Status RepositoryImpl::Load() {
 }
 
 Status RepositoryImpl::SyncIndex() {
+  std::lock_guard<std::mutex> l(sync_mu_);
   M365_ASSIGN_OR_RETURN(std::vector<ObjectInfo> files, storage_->List("index/"));
   M365_ASSIGN_OR_RETURN(std::set<std::string> known, index_->IndexFiles());
   std::set<std::string> present;
@@ -288,12 +289,18 @@ bool RepositoryImpl::HasBlob(const BlobId& id) {
 Result<Bytes> RepositoryImpl::LoadBlob(BlobType type, const BlobId& id) {
   M365_ASSIGN_OR_RETURN(auto loc, Locate(id));
   if (!loc) return Status::NotFound("blob " + id.Short() + " is not in the index");
-  std::string pack = format::PackName(loc->pack);
-  auto sealed = storage_->ReadRange(pack, loc->offset, loc->length);
-  if (!sealed.ok()) {
-    if (sealed.status().IsNotFound()) return Status::Corruption("pack " + loc->pack.Short() + " is missing");
-    return sealed.status();
+  auto sealed = storage_->ReadRange(format::PackName(loc->pack), loc->offset, loc->length);
+  if (!sealed.ok() && sealed.status().IsNotFound()) {
+    // A prune elsewhere may have repacked it: re-read the index once.
+    M365_RETURN_IF_ERROR(SyncIndex());
+    M365_ASSIGN_OR_RETURN(loc, Locate(id));
+    if (!loc) return Status::NotFound("blob " + id.Short() + " is not in the index");
+    sealed = storage_->ReadRange(format::PackName(loc->pack), loc->offset, loc->length);
+    if (!sealed.ok() && sealed.status().IsNotFound()) {
+      return Status::Corruption("pack " + loc->pack.Short() + " is missing");
+    }
   }
+  if (!sealed.ok()) return sealed.status();
   auto plain = format::OpenBlob(keys_, type, id, *sealed);
   if (!plain.ok()) return plain.status().WithContext("pack " + loc->pack.Short());
   if (plain->size() != loc->raw_length) return Status::Corruption("blob " + id.Short() + " has the wrong length");

@@ -88,6 +88,7 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   std::mutex pack_mu_[2];
   OpenPack packs_[2];  // GUARDED_BY(pack_mu_[k]): 0 = data, 1 = trees and metadata
 
+  std::mutex sync_mu_;  // one SyncIndex at a time
   std::mutex mu_;
   std::unordered_set<BlobId, BlobIdHash> in_flight_;                       // GUARDED_BY(mu_)
   std::unordered_map<BlobId, format::BlobLocation, BlobIdHash> pending_;  // GUARDED_BY(mu_)

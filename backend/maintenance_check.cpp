@@ -1,0 +1,148 @@
+// backend/maintenance_check.cpp
+#include <map>
+#include <unordered_set>
+
+#include "backend/maintenance.h"
+#include "backend/repository_internals.h"
+
+namespace m365vault {
+namespace {
+
+struct Checker {
+  Repository& repo;
+  Repository::Internals& in;
+  const CheckOptions& opts;
+  CheckReport report;
+  std::unordered_set<BlobId, BlobIdHash> trees_seen;
+
+  void Error(std::string msg) { report.errors.push_back(std::move(msg)); }
+  void Progress(const std::string& line) {
+    if (opts.progress) opts.progress(line);
+  }
+
+  bool Indexed(const BlobId& id) {
+    auto loc = in.index().Find(id);
+    return loc.ok() && loc->has_value();
+  }
+
+  void WalkTree(const BlobId& id, const std::string& where) {
+    if (!trees_seen.insert(id).second) return;
+    ++report.trees;
+    auto data = repo.LoadBlob(BlobType::kTree, id);
+    if (!data.ok()) {
+      Error("tree " + id.Short() + " at " + where + ": " + data.status().ToString());
+      return;
+    }
+    auto tree = DecodeTree(*data);
+    if (!tree.ok()) {
+      Error("tree " + id.Short() + " at " + where + ": " + tree.status().ToString());
+      return;
+    }
+    for (const TreeEntry& e : tree->entries) {
+      std::string path = where + "/" + e.name;
+      if (e.kind == EntryKind::kDirectory) {
+        WalkTree(e.subtree, path);
+      } else if (e.kind == EntryKind::kFile) {
+        for (const ChunkRef& c : e.chunks) {
+          ++report.data_blobs;
+          if (!Indexed(c.id)) Error("chunk " + c.id.Short() + " of " + path + " is not in the index");
+        }
+      }
+    }
+  }
+
+  void CheckSnapshots() {
+    auto files = repo.storage().List("snapshots/");
+    if (!files.ok()) return Error("cannot list snapshots: " + files.status().ToString());
+    for (const ObjectInfo& f : *files) {
+      std::string id = f.name.substr(10);
+      auto info = repo.LoadSnapshot(id);
+      if (!info.ok()) {
+        Error(info.status().ToString());
+        continue;
+      }
+      ++report.snapshots;
+      Progress("snapshot " + id.substr(0, 8));
+      WalkTree(info->root, id.substr(0, 8));
+      if (!info->sync_state.IsZero() && !Indexed(info->sync_state)) {
+        Error("sync state of snapshot " + id + " is not in the index");
+      }
+    }
+  }
+
+  void CheckPacks() {
+    std::map<BlobId, std::vector<format::PackEntry>> by_pack;
+    Status st = in.index().ForEach([&](const format::PackEntry& e) {
+      by_pack[e.loc.pack].push_back(e);
+      return Status::OK();
+    });
+    if (!st.ok()) return Error("cannot read the index: " + st.ToString());
+    auto files = repo.storage().List("data/");
+    if (!files.ok()) return Error("cannot list packs: " + files.status().ToString());
+    std::map<BlobId, uint64_t> present;
+    for (const ObjectInfo& f : *files) {
+      BlobId id;
+      if (!format::ParsePackName(f.name, &id)) {
+        Error("unexpected file " + f.name);
+        continue;
+      }
+      present[id] = f.size;
+    }
+    for (const auto& [pack, entries] : by_pack) {
+      if (!present.count(pack)) Error("pack " + pack.Short() + " is missing (" + std::to_string(entries.size()) + " blobs)");
+    }
+    size_t n = 0;
+    for (const auto& [pack, size] : present) {
+      ++n;
+      ++report.packs;
+      if (n % 16 == 0) Progress("packs " + std::to_string(n) + "/" + std::to_string(present.size()));
+      auto indexed = by_pack.find(pack);
+      if (indexed == by_pack.end()) continue;  // unreferenced (a crashed run's); prune removes it
+      CheckPack(pack, indexed->second);
+    }
+  }
+
+  void CheckPack(const BlobId& pack, const std::vector<format::PackEntry>& indexed) {
+    std::string name = format::PackName(pack);
+    auto data = repo.storage().Read(name);
+    if (!data.ok()) return Error("pack " + pack.Short() + ": " + data.status().ToString());
+    report.bytes_read += data->size();
+    BlobId actual;
+    crypto::PlainHash(*data, actual.bytes.data());
+    if (actual != pack) Error("pack " + pack.Short() + " does not match its name (altered or truncated)");
+    auto trailer = format::ParseTrailer(in.keys(), pack, *data);
+    if (!trailer.ok()) return Error(trailer.status().ToString());
+    std::map<BlobId, format::BlobLocation> in_trailer;
+    for (const auto& e : *trailer) in_trailer[e.id] = e.loc;
+    for (const auto& e : indexed) {
+      auto t = in_trailer.find(e.id);
+      if (t == in_trailer.end() || t->second.offset != e.loc.offset || t->second.length != e.loc.length ||
+          t->second.type != e.loc.type) {
+        Error("index entry for blob " + e.id.Short() + " disagrees with pack " + pack.Short());
+      }
+    }
+    if (!opts.read_data) return;
+    for (const auto& e : *trailer) {
+      if (uint64_t(e.loc.offset) + e.loc.length > data->size()) {
+        Error("blob " + e.id.Short() + " lies outside pack " + pack.Short());
+        continue;
+      }
+      ByteView sealed(data->data() + e.loc.offset, e.loc.length);
+      auto plain = format::OpenBlob(in.keys(), e.loc.type, e.id, sealed);
+      if (!plain.ok()) Error(plain.status().WithContext("pack " + pack.Short()).ToString());
+    }
+  }
+};
+
+}  // namespace
+
+Result<CheckReport> Check(Repository& repo, const CheckOptions& options) {
+  M365_ASSIGN_OR_RETURN(std::unique_ptr<RepositoryLock> lock, repo.Lock(LockMode::kShared, "check"));
+  M365_RETURN_IF_ERROR(repo.internals().SyncIndex());
+  Checker c{repo, repo.internals(), options, {}, {}};
+  c.CheckPacks();
+  c.CheckSnapshots();
+  return c.report;
+}
+
+}  // namespace m365vault
