@@ -187,6 +187,16 @@ Result<std::unique_ptr<Vault>> Vault::Create(const std::string& dir_in, std::str
   std::string dir = std::filesystem::absolute(dir_in).lexically_normal().string();
   if (!dir.empty() && dir.size() > 1 && dir.back() == '/') dir.pop_back();
   if (Exists(dir + "/" + kKeyFile)) return Status::AlreadyExists("a vault already exists in " + dir);
+  // Never take over (and chmod) a folder that holds other things; only an
+  // empty one, or one left by an interrupted init (vault.db and its WAL).
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::end(it);
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind(kDbFile, 0) != 0 && name != std::string(kKeyFile) + ".tmp") {
+      return Status::AlreadyExists(dir + " exists and is not empty; choose a new or empty folder for the vault");
+    }
+  }
   M365_RETURN_IF_ERROR(MakePrivateDir(dir));
 
   // The database first, the key file last: a vault exists once master.key

@@ -68,6 +68,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   RegisterSnapshotCommands(app, ctx);
   RegisterMaintenanceCommands(app, ctx);
   RegisterJobCommands(app, ctx);
+  RegisterAuditCommand(app, ctx);
 #ifdef M365VAULT_WITH_FS
   RegisterMountCommand(app, ctx);
 #endif

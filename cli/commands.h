@@ -32,6 +32,7 @@ void RegisterTenantCommands(CLI::App& app, Context& ctx);
 void RegisterSnapshotCommands(CLI::App& app, Context& ctx);  // snapshots, ls, cat
 void RegisterMaintenanceCommands(CLI::App& app, Context& ctx);  // check, prune
 void RegisterJobCommands(CLI::App& app, Context& ctx);  // jobs, job show
+void RegisterAuditCommand(CLI::App& app, Context& ctx);
 #ifdef M365VAULT_WITH_FS
 void RegisterMountCommand(CLI::App& app, Context& ctx);  // mount (needs the fs module)
 #endif

@@ -1,6 +1,7 @@
 // tests/backend/vault_test.cpp: the vault (control plane): keys, tenants,
 // credentials at rest, file modes, jobs and the audit log.
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,6 +86,37 @@ TEST_CASE("a vault is created once and reopened with its passphrase", "[vault]")
 
   auto empty = Vault::Create(t.path + "/w", "", Fast());
   REQUIRE(empty.status().code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("a vault is not created in a folder holding other files", "[vault]") {
+  TempDir t;
+  REQUIRE(crypto::InitCrypto());
+  std::filesystem::create_directories(t.path + "/home");
+  { std::ofstream(t.path + "/home/notes.txt") << "mine"; }
+  ::chmod((t.path + "/home").c_str(), 0755);
+  auto v = Vault::Create(t.path + "/home", "pw", Fast());
+  REQUIRE(v.status().code() == Status::Code::kAlreadyExists);
+  REQUIRE(ModeOf(t.path + "/home") == 0755);  // untouched
+  REQUIRE_FALSE(std::filesystem::exists(t.path + "/home/vault.db"));
+  // An existing empty folder is fine.
+  std::filesystem::create_directories(t.path + "/empty");
+  REQUIRE(Vault::Create(t.path + "/empty", "pw", Fast()).ok());
+  REQUIRE(ModeOf(t.path + "/empty") == 0700);
+}
+
+TEST_CASE("a vault.db from a newer program is refused", "[vault]") {
+  TempDir t;
+  std::string dir = t.path + "/v";
+  { auto v = MakeVault(dir); }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir + "/vault.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto v = Vault::Open(dir, "correct horse", Fast());
+  REQUIRE(v.status().code() == Status::Code::kNotSupported);
+  REQUIRE(v.status().message().find("upgrade") != std::string::npos);
 }
 
 TEST_CASE("opening a missing vault says to run init", "[vault]") {

@@ -146,6 +146,22 @@ else
   echo "cli_integration_test: mount not tested (no fs module or no usable /dev/fuse)"
 fi
 
+# --- certificate credential ---
+printf -- '-----BEGIN CERTIFICATE-----\nMIIBcertUNIQUECERT\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIEkeyUNIQUEKEY\n-----END PRIVATE KEY-----\n' >"$WORK/app.pem"
+expect 0 "$BIN" tenant add certco --tenant-id $TID --client-id $CID --certificate "$WORK/app.pem" --json
+[ "$(echo "$OUT" | json 'd["credential_kind"]')" = certificate ] || fail "certificate tenant: $OUT"
+if grep -rqF UNIQUEKEY "$M365VAULT_DIR"; then fail "private key stored in clear"; fi
+head -3 "$WORK/app.pem" >"$WORK/cert-only.pem"
+expect 2 "$BIN" tenant add certco2 --tenant-id $TID --client-id $CID --certificate "$WORK/cert-only.pem"
+contains "$ERR" "no private key"
+expect 0 "$BIN" tenant remove certco --purge
+
+# --- audit log ---
+expect 0 "$BIN" audit --json
+[ "$(echo "$OUT" | json 'd["audit"][-1]["action"]')" = vault.create ] || fail "audit --json: $OUT"
+contains "$OUT" '"action": "tenant.add"'
+lacks "$OUT" "$SECRET"
+
 # --- tenant remove ---
 expect 0 "$BIN" tenant remove fabrikam --purge
 [ ! -e "$WORK/fabrikam-repo" ] || fail "purge left the repository"
@@ -156,7 +172,7 @@ expect 0 "$BIN" tenant list --json
 expect 1 "$BIN" tenant remove contoso
 
 # --- --help on every command ---
-for cmd in "" init tenant "tenant add" "tenant list" "tenant show" "tenant remove" snapshots ls cat check \
+for cmd in "" init audit tenant "tenant add" "tenant list" "tenant show" "tenant remove" snapshots ls cat check \
   prune jobs job "job show"; do
   # shellcheck disable=SC2086
   expect 0 "$BIN" $cmd --help
