@@ -61,15 +61,17 @@ function routes() {
   } });
   const msgList = (ctx, req, m, key, path) => listing(ctx, req, {
     what: 'messages', key: `${m.u}:${key}`, def: 10, max: 1000, outlook: true, frag: `users('${ctx.tenant.userGuid(m.u)}')/messages`, path,
-    build: () => {
+    build: (state) => {
       const u = m.u; const mb = ctx.mail;
+      const sel = state.select ? state.select.split(',').map((x) => x.trim()) : null;
+      const withBody = !sel || sel.includes('body') || sel.includes('bodyPreview');
       if (key === 'all') {
         const lists = FOLDERS.filter((f) => !f.search).map((f) => [f.key, mb.set(u).list(f.key)]);
         const flat = []; for (const [k, l] of lists) for (let i = 0; i < l.length; i++) flat.push([k, l.at(i)]);
-        return { list: flat, render: ([k, idx]) => mb.messageJson(u, idx, k, req.prefer.immutable) };
+        return { list: flat, render: ([k, idx]) => mb.messageJson(u, idx, k, req.prefer.immutable, withBody) };
       }
-      if (FOLDERS.find((f) => f.key === key).search) return { list: searchList(ctx, u), render: (idx) => mb.messageJson(u, idx, 1, req.prefer.immutable) };
-      return { list: mb.set(u).list(key), render: (idx) => mb.messageJson(u, idx, key, req.prefer.immutable) };
+      if (FOLDERS.find((f) => f.key === key).search) return { list: searchList(ctx, u), render: (idx) => mb.messageJson(u, idx, 1, req.prefer.immutable, withBody) };
+      return { list: mb.set(u).list(key), render: (idx) => mb.messageJson(u, idx, key, req.prefer.immutable, withBody) };
     },
   });
   R.push({ p: 'users/:u/mailFolders/:f/messages', svc: 'outlook', kind: 'messages_list', h: (ctx, req, m) => {

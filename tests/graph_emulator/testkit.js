@@ -17,6 +17,8 @@ async function startEmulator(args = []) {
     proc.stdout.on('data', (d) => { buf += d; const i = buf.indexOf('\n'); if (i >= 0) { clearTimeout(to); resolve(JSON.parse(buf.slice(0, i))); } });
     proc.on('exit', (c) => reject(new Error(`emulator exited ${c}`)));
   });
+  // never leave an emulator behind, even if the test process dies
+  process.once('exit', () => { try { proc.kill('SIGTERM'); } catch { /* gone */ } });
   const ca = fs.readFileSync(info.ca_file);
   const agent = new https.Agent({ ca, keepAlive: true, maxSockets: 64 });
   const emu = {
