@@ -115,6 +115,7 @@ const char* JobStatusName(JobStatus status) {
     case JobStatus::kSucceeded: return "succeeded";
     case JobStatus::kPartial: return "partial";
     case JobStatus::kFailed: return "failed";
+    case JobStatus::kInterrupted: return "interrupted";
   }
   return "unknown";
 }

@@ -86,8 +86,11 @@ struct TenantCredential {
   ~TenantCredential();  // zeroes `secret`
 };
 
-enum class JobStatus { kRunning, kSucceeded, kPartial, kFailed };
-const char* JobStatusName(JobStatus status);  // "running", "succeeded", "partial", "failed"
+// kInterrupted is never stored: it is how a job reads whose status is still
+// running but whose process (on this host) is gone, e.g. a killed run.
+enum class JobStatus { kRunning, kSucceeded, kPartial, kFailed, kInterrupted };
+// "running", "succeeded", "partial", "failed", "interrupted"
+const char* JobStatusName(JobStatus status);
 
 struct JobCounts {
   uint64_t objects_total = 0;   // mailboxes, drives, ... the run covers
@@ -108,6 +111,8 @@ struct JobRecord {
   JobCounts counts;
   std::string snapshot_id;  // the snapshot the run committed, or ""
   std::string error;        // why it failed, or ""
+  std::string host;         // where it ran
+  int64_t pid = 0;          // the process that ran it
 };
 
 // One problem a job met (an item or mailbox that failed, a skipped object).

@@ -1,4 +1,9 @@
 // backend/vault_jobs.cpp: jobs and their events.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <nlohmann/json.hpp>
 
 #include "backend/vault.h"
@@ -9,7 +14,22 @@ namespace {
 
 constexpr char kJobColumns[] =
     "id, tenant, kind, object_type, status, started, ended, objects_total, objects_done, objects_failed,"
-    " items, bytes, snapshot_id, error";
+    " items, bytes, snapshot_id, error, host, pid";
+
+const std::string& HostName() {
+  static const std::string kHost = [] {
+    char buf[256] = {0};
+    if (::gethostname(buf, sizeof(buf) - 1) != 0) return std::string("localhost");
+    return std::string(buf);
+  }();
+  return kHost;
+}
+
+// A running job whose process on this host no longer exists was killed.
+bool ProcessGone(const std::string& host, int64_t pid) {
+  if (pid <= 0 || host != HostName()) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
 
 JobStatus ParseJobStatus(const std::string& s) {
   if (s == "succeeded") return JobStatus::kSucceeded;
@@ -34,6 +54,9 @@ JobRecord ReadJob(Stmt& s) {
   j.counts.bytes = static_cast<uint64_t>(s.Int(11));
   j.snapshot_id = s.Text(12);
   j.error = s.Text(13);
+  j.host = s.Text(14);
+  j.pid = s.Int(15);
+  if (j.status == JobStatus::kRunning && ProcessGone(j.host, j.pid)) j.status = JobStatus::kInterrupted;
   return j;
 }
 
@@ -53,8 +76,11 @@ Result<int64_t> Vault::StartJob(const std::string& tenant, const std::string& ki
   int64_t now = NowNs();
   Transaction t(*db_);
   M365_RETURN_IF_ERROR(t.status());
-  Stmt s(*db_, "INSERT INTO jobs(tenant, kind, object_type, status, started) VALUES (?, ?, ?, 'running', ?)");
-  s.Bind(1, tenant).Bind(2, kind).Bind(3, object_type).Bind(4, now);
+  Stmt s(*db_,
+         "INSERT INTO jobs(tenant, kind, object_type, status, started, host, pid)"
+         " VALUES (?, ?, ?, 'running', ?, ?, ?)");
+  s.Bind(1, tenant).Bind(2, kind).Bind(3, object_type).Bind(4, now).Bind(5, HostName());
+  s.Bind(6, static_cast<int64_t>(::getpid()));
   M365_RETURN_IF_ERROR(s.Run());
   int64_t id = db_->LastInsertRowid();
   nlohmann::json details = {{"job", id}, {"tenant", tenant}, {"kind", kind}, {"object_type", object_type}};
@@ -88,7 +114,9 @@ Status Vault::AddJobEvent(const JobEvent& event) {
 
 Status Vault::FinishJob(int64_t id, JobStatus status, const JobCounts& counts, const std::string& snapshot_id,
                         const std::string& error) {
-  if (status == JobStatus::kRunning) return Status::InvalidArgument("FinishJob needs a final status");
+  if (status == JobStatus::kRunning || status == JobStatus::kInterrupted) {
+    return Status::InvalidArgument("FinishJob needs a final status");
+  }
   std::lock_guard<std::mutex> l(db_->mu());
   int64_t now = NowNs();
   Transaction t(*db_);

@@ -38,7 +38,9 @@ nlohmann::ordered_json JobJson(const JobRecord& j) {
           {"items", j.counts.items},
           {"bytes", j.counts.bytes},
           {"snapshot", j.snapshot_id},
-          {"error", j.error}};
+          {"error", j.error},
+          {"host", j.host},
+          {"pid", j.pid}};
 }
 
 nlohmann::ordered_json EventJson(const JobEvent& e) {
@@ -144,7 +146,8 @@ void RegisterJobCommands(CLI::App& app, Context& ctx) {
   jobs->footer(R"(
 --json: {"jobs": [{"id", "tenant", "kind", "type", "status", "started", "ended",
 "objects_total", "objects_done", "objects_failed", "items", "bytes", "snapshot",
-"error"}]}. Status is running, succeeded, partial or failed.)");
+"error", "host", "pid"}]}. Status is running, succeeded, partial, failed, or
+interrupted (still marked running but its process is gone: the run was killed).)");
   AddGlobalOptions(jobs, ctx, /*json=*/true);
   SetHandler(jobs, ctx, [&ctx, jo] { return RunJobs(ctx, *jo); });
 

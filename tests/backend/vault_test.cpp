@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -368,6 +369,29 @@ TEST_CASE("jobs and their events round-trip", "[vault]") {
   REQUIRE(v->ListJobs({"contoso", 0})->size() == 1);
   REQUIRE(v->ListJobs({"", 1})->size() == 1);
   REQUIRE(v->GetJob(777).status().IsNotFound());
+}
+
+TEST_CASE("a running job whose process died reads as interrupted", "[vault]") {
+  TempDir t;
+  std::string dir = t.path + "/v";
+  auto v = MakeVault(dir);
+  auto id = v->StartJob("contoso", "backup", "onedrive");
+  REQUIRE(id.ok());
+  REQUIRE(v->GetJob(*id)->status == JobStatus::kRunning);  // we are alive
+  REQUIRE(v->GetJob(*id)->pid == ::getpid());
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir + "/vault.db").c_str(), &db) == SQLITE_OK);
+    std::string sql = "UPDATE jobs SET pid = " + std::to_string(child);
+    REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  REQUIRE(v->GetJob(*id)->status == JobStatus::kInterrupted);
+  REQUIRE(std::string(JobStatusName(JobStatus::kInterrupted)) == "interrupted");
 }
 
 TEST_CASE("every change writes an audit row", "[vault]") {
