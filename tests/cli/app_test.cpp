@@ -144,4 +144,40 @@ TEST_CASE("ls, cat and check read a real snapshot", "[cli]") {
   REQUIRE(jobs.out.find("\"kind\": \"check\"") != std::string::npos);
   REQUIRE(RunCli({"job", "show", "1"}).rc == 0);
   REQUIRE(RunCli({"job", "show", "99"}).rc == 1);
+
+  REQUIRE(RunCli({"prune", "contoso", "--forget", "0000ffff"}).rc == 1);  // no such snapshot
+  Out dry = RunCli({"prune", "contoso", "--forget", snap_id.substr(0, 8), "--dry-run", "--json"});
+  INFO(dry.err);
+  REQUIRE(dry.rc == 0);
+  REQUIRE(RunCli({"snapshots", "contoso", "--json"}).out.find(snap_id) != std::string::npos);
+  Out prune = RunCli({"prune", "contoso", "--forget", snap_id.substr(0, 8), "--json"});
+  INFO(prune.err);
+  REQUIRE(prune.rc == 0);
+  REQUIRE(prune.out.find("\"snapshots_forgotten\": 1") != std::string::npos);
+  REQUIRE(RunCli({"snapshots", "contoso", "--json"}).out.find(snap_id) == std::string::npos);
+  REQUIRE(RunCli({"check", "contoso", "--read-data"}).rc == 0);
+  Out audit = RunCli({"audit", "--json"});
+  REQUIRE(audit.out.find("repository.prune") != std::string::npos);
+}
+
+TEST_CASE("text listings are aligned tables", "[cli]") {
+  CliVault v;
+  REQUIRE(RunCli({"init"}).rc == 0);
+  std::string secret = v.root + "/secret";
+  { std::ofstream(secret) << "s3cret\n"; }
+  REQUIRE(RunCli({"tenant", "add", "a", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id",
+                  "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
+              .rc == 0);
+  REQUIRE(RunCli({"tenant", "add", "longer-name", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                  "--client-id", "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
+              .rc == 0);
+  Out list = RunCli({"tenant", "list"});
+  REQUIRE(list.rc == 0);
+  std::istringstream lines(list.out);
+  std::string header, first, second;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, second);
+  REQUIRE(header.find("TENANT ID") == first.find("72f988bf"));
+  REQUIRE(header.find("TENANT ID") == second.find("72f988bf"));
 }
