@@ -11,7 +11,7 @@ namespace {
 constexpr uint8_t kStored = 0;
 constexpr uint8_t kZstd = 1;
 // A sample this large decides whether a big blob is worth compressing.
-constexpr size_t kSampleSize = 16 * 1024;
+constexpr size_t kSampleSize = 4 * 1024;
 
 Bytes FileAad(FileKind kind, const std::array<uint8_t, 16>& repo_id) {
   Bytes ad(kMagic, kMagic + 4);
@@ -36,11 +36,19 @@ bool TryCompress(ByteView plain, int level, Bytes* out) {
   if (plain.size() < 64) return false;
   thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
   if (plain.size() > 4 * kSampleSize) {
-    // Incompressible content (JPEG, zip-based Office files, PDFs' streams)
-    // shows in a sample; skip the full attempt then.
+    // Incompressible content (JPEG, zip-based Office files, PDF streams)
+    // shows in samples; skip the full attempt when the start, middle and end
+    // all fail to compress.
     Bytes sample(ZSTD_compressBound(kSampleSize));
-    size_t n = ZSTD_compressCCtx(cctx, sample.data(), sample.size(), plain.data(), kSampleSize, 1);
-    if (ZSTD_isError(n) || n > kSampleSize * 97 / 100) return false;
+    bool any_pays = false;
+    for (size_t at : {size_t(0), (plain.size() - kSampleSize) / 2, plain.size() - kSampleSize}) {
+      size_t n = ZSTD_compressCCtx(cctx, sample.data(), sample.size(), plain.data() + at, kSampleSize, 1);
+      if (!ZSTD_isError(n) && n <= kSampleSize * 97 / 100) {
+        any_pays = true;
+        break;
+      }
+    }
+    if (!any_pays) return false;
   }
   out->resize(1 + ZSTD_compressBound(plain.size()));
   (*out)[0] = kZstd;

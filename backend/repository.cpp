@@ -51,7 +51,7 @@ RepositoryImpl::RepositoryImpl(std::unique_ptr<Storage> storage, format::TenantK
       options_(std::move(options)),
       tree_cache_(options_.cache_bytes / 4, TreeCharge),
       chunk_cache_(options_.cache_bytes - options_.cache_bytes / 4, [](const Bytes& b) { return b.size() + 64; }),
-      prefetch_pool_(std::make_unique<ThreadPool>(2)) {}
+      prefetch_pool_(nullptr) {}
 
 RepositoryImpl::~RepositoryImpl() { prefetch_pool_.reset(); }
 
@@ -326,6 +326,12 @@ Result<std::shared_ptr<const Bytes>> RepositoryImpl::LoadChunk(const BlobId& id)
 void RepositoryImpl::Prefetch(const BlobId& id) {
   if (chunk_cache_.Contains(id) || prefetches_.load() >= 8) return;
   ++prefetches_;
+  {
+    // Started on first use, so a repository opened before a fork (daemon)
+    // has no threads to lose.
+    std::lock_guard<std::mutex> l(mu_);
+    if (!prefetch_pool_) prefetch_pool_ = std::make_unique<ThreadPool>(2);
+  }
   prefetch_pool_->Submit([this, id] {
     (void)LoadChunk(id);  // errors surface when the reader asks for it
     --prefetches_;

@@ -99,6 +99,7 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   LruCache<Bytes> chunk_cache_;
   std::unique_ptr<ThreadPool> prefetch_pool_;
   std::atomic<int> prefetches_{0};
+  std::atomic<bool> manifests_loaded_once_{false};  // first listing needs no index re-read
 
   std::atomic<uint64_t> blobs_saved_{0}, blobs_deduped_{0}, bytes_plain_{0}, bytes_stored_{0}, packs_written_{0};
 };

@@ -25,6 +25,10 @@ Result<std::vector<SnapshotInfo>> RepositoryImpl::ListSnapshots() {
       if (!manifests_.count(id)) missing.push_back(id);
     }
   }
+  // New manifests may come from another process (a backup while mounted):
+  // pick up the index files it wrote before reading their trees.
+  bool first_listing = !manifests_loaded_once_.exchange(true);  // Open() has just synced
+  if (!missing.empty() && !first_listing) M365_RETURN_IF_ERROR(SyncIndex());
   for (const std::string& id : missing) {
     // A manifest that cannot be read is left out here; `check` reports it.
     auto info = LoadSnapshot(id);

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "backend/local_storage.h"
@@ -111,11 +110,16 @@ const char* CredentialKindName(CredentialKind kind) {
 
 const char* JobStatusName(JobStatus status) {
   switch (status) {
-    case JobStatus::kRunning: return "running";
-    case JobStatus::kSucceeded: return "succeeded";
-    case JobStatus::kPartial: return "partial";
-    case JobStatus::kFailed: return "failed";
-    case JobStatus::kInterrupted: return "interrupted";
+    case JobStatus::kRunning:
+      return "running";
+    case JobStatus::kSucceeded:
+      return "succeeded";
+    case JobStatus::kPartial:
+      return "partial";
+    case JobStatus::kFailed:
+      return "failed";
+    case JobStatus::kInterrupted:
+      return "interrupted";
   }
   return "unknown";
 }
@@ -139,8 +143,8 @@ Status Vault::ValidateTenantName(std::string_view name) {
   }
   if (name.front() == '.') return Status::InvalidArgument("tenant name must not start with '.'");
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
     if (!ok) {
       return Status::InvalidArgument("tenant name '" + std::string(name) +
                                      "' may only contain letters, digits, '.', '_' and '-'");

@@ -93,10 +93,10 @@ enum class JobStatus { kRunning, kSucceeded, kPartial, kFailed, kInterrupted };
 const char* JobStatusName(JobStatus status);
 
 struct JobCounts {
-  uint64_t objects_total = 0;   // mailboxes, drives, ... the run covers
+  uint64_t objects_total = 0;  // mailboxes, drives, ... the run covers
   uint64_t objects_done = 0;
   uint64_t objects_failed = 0;
-  uint64_t items = 0;           // messages, files, ... written
+  uint64_t items = 0;  // messages, files, ... written
   uint64_t bytes = 0;
 };
 
@@ -107,7 +107,7 @@ struct JobRecord {
   std::string object_type;  // "exchange", "onedrive", ... or ""
   JobStatus status = JobStatus::kRunning;
   int64_t started_ns = 0;
-  int64_t ended_ns = 0;     // 0 while running
+  int64_t ended_ns = 0;  // 0 while running
   JobCounts counts;
   std::string snapshot_id;  // the snapshot the run committed, or ""
   std::string error;        // why it failed, or ""
@@ -122,14 +122,14 @@ struct JobEvent {
   std::string object;  // "alice@contoso.com/Mail/Inbox/<id>"
   std::string code;    // Graph error code, e.g. "ErrorItemNotFound", or ""
   std::string reason;
-  std::string hint;    // what the admin can do
+  std::string hint;  // what the admin can do
 };
 
 struct AuditEntry {
   int64_t time_ns = 0;
-  std::string action;  // "vault.create", "tenant.add", "job.start", ...
-  std::string actor;   // the OS user
-  std::string details; // JSON object; never secrets
+  std::string action;   // "vault.create", "tenant.add", "job.start", ...
+  std::string actor;    // the OS user
+  std::string details;  // JSON object; never secrets
 };
 
 struct JobFilter {

@@ -122,20 +122,26 @@ Status VaultDb::Exec(const char* sql) {
 }
 
 Status VaultDb::Error(int rc, std::string_view what) {
-  std::string msg = "vault database: " + std::string(what) + ": " +
-                    (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  std::string msg = "vault database: " + std::string(what) + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
-    case SQLITE_FULL: return Status::NoSpace(msg);
+    case SQLITE_FULL:
+      return Status::NoSpace(msg);
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return Status::Busy(msg);
+    case SQLITE_LOCKED:
+      return Status::Busy(msg);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return Status::Corruption(msg);
-    case SQLITE_CONSTRAINT: return Status::AlreadyExists(msg);
+    case SQLITE_NOTADB:
+      return Status::Corruption(msg);
+    case SQLITE_CONSTRAINT:
+      return Status::AlreadyExists(msg);
     case SQLITE_PERM:
     case SQLITE_READONLY:
-    case SQLITE_AUTH: return Status::PermissionDenied(msg);
-    case SQLITE_CANTOPEN: return Status::IOError(msg);
-    default: return Status::IOError(msg);
+    case SQLITE_AUTH:
+      return Status::PermissionDenied(msg);
+    case SQLITE_CANTOPEN:
+      return Status::IOError(msg);
+    default:
+      return Status::IOError(msg);
   }
 }
 

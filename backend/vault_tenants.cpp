@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "backend/local_storage.h"
@@ -71,9 +70,7 @@ Result<std::string> NormalizeUrl(std::string_view what, std::string url, const c
   return url;
 }
 
-std::string Absolute(const std::string& path) {
-  return std::filesystem::absolute(path).lexically_normal().string();
-}
+std::string Absolute(const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); }
 
 Status PurgeRepository(const std::string& storage) {
   std::error_code ec;
@@ -145,8 +142,7 @@ Result<TenantRecord> Vault::AddTenant(const TenantConfig& config) {
       auto existing = Repository::Open(std::move(storage2), master_, repo_options);
       if (!existing.ok()) {
         if (existing.status().code() == Status::Code::kWrongKey) {
-          return Status::AlreadyExists("storage " + rec.storage +
-                                       " holds a repository this vault's key does not open");
+          return Status::AlreadyExists("storage " + rec.storage + " holds a repository this vault's key does not open");
         }
         return existing.status().WithContext("storage " + rec.storage);
       }
