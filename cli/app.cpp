@@ -3,7 +3,6 @@
 #include "cli/app.h"
 
 #include <CLI/CLI.hpp>
-
 #include <ostream>
 
 #include "cli/commands.h"
@@ -35,11 +34,13 @@ void SetHandler(CLI::App* command, Context& ctx, std::function<int()> handler) {
 }
 
 void AddGlobalOptions(CLI::App* command, Context& ctx, bool json) {
-  command->add_option("--vault", ctx.global.vault_dir, "Vault folder (default $M365VAULT_DIR or ~/.local/share/m365vault)")
+  command
+      ->add_option("--vault", ctx.global.vault_dir, "Vault folder (default $M365VAULT_DIR or ~/.local/share/m365vault)")
       ->type_name("DIR")
       ->group("Global options");
-  command->add_option("--passphrase-file", ctx.global.passphrase_file,
-                      "Read the vault passphrase from the first line of FILE")
+  command
+      ->add_option("--passphrase-file", ctx.global.passphrase_file,
+                   "Read the vault passphrase from the first line of FILE")
       ->type_name("FILE")
       ->group("Global options");
   if (json) {

@@ -1,6 +1,5 @@
 // cli/cmd_audit.cpp: m365vault audit — the vault's audit log.
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <ostream>
 
@@ -20,8 +19,7 @@ int RunAudit(Context& ctx, int limit) {
     for (const auto& e : *entries) {
       auto details = nlohmann::ordered_json::parse(e.details, nullptr, /*allow_exceptions=*/false);
       if (details.is_discarded()) details = e.details;
-      list.push_back({{"time", FormatTime(e.time_ns)}, {"action", e.action}, {"actor", e.actor},
-                      {"details", details}});
+      list.push_back({{"time", FormatTime(e.time_ns)}, {"action", e.action}, {"actor", e.actor}, {"details", details}});
     }
     PrintJson(ctx.out(), {{"audit", list}});
     return kExitOk;

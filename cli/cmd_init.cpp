@@ -1,6 +1,5 @@
 // cli/cmd_init.cpp: m365vault init
 #include <CLI/CLI.hpp>
-
 #include <ostream>
 
 #include "cli/commands.h"

@@ -1,8 +1,8 @@
 // cli/cmd_jobs.cpp: m365vault jobs | job show
-#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <fstream>
 #include <memory>
 #include <ostream>
@@ -44,8 +44,8 @@ nlohmann::ordered_json JobJson(const JobRecord& j) {
 }
 
 nlohmann::ordered_json EventJson(const JobEvent& e) {
-  return {{"time", FormatTime(e.time_ns)}, {"object", e.object}, {"code", e.code}, {"reason", e.reason},
-          {"hint", e.hint}};
+  return {
+      {"time", FormatTime(e.time_ns)}, {"object", e.object}, {"code", e.code}, {"reason", e.reason}, {"hint", e.hint}};
 }
 
 std::string Duration(const JobRecord& j) { return j.ended_ns ? FormatDuration(j.ended_ns - j.started_ns) : "-"; }

@@ -1,8 +1,8 @@
 // cli/cmd_maintenance.cpp: m365vault check | prune — front ends on
 // backend/maintenance.h. Each run is recorded as a job in the vault.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <ostream>
 
@@ -74,14 +74,13 @@ int RunCheck(Context& ctx, const CheckCmdOptions& o) {
                           {"bytes_read", report->bytes_read},
                           {"errors", report->errors}});
   } else {
-    ctx.out() << "Checked tenant " << o.tenant << (o.read_data ? " (structure and all data)" : " (structure)")
-              << ": " << report->snapshots << " snapshots, " << report->trees << " trees, " << report->data_blobs
+    ctx.out() << "Checked tenant " << o.tenant << (o.read_data ? " (structure and all data)" : " (structure)") << ": "
+              << report->snapshots << " snapshots, " << report->trees << " trees, " << report->data_blobs
               << " data blobs, " << report->packs << " packs";
     if (o.read_data) ctx.out() << ", " << FormatBytes(report->bytes_read) << " read";
     ctx.out() << "\n";
     for (const auto& e : report->errors) ctx.out() << "error: " << e << "\n";
-    ctx.out() << (report->ok() ? "No errors found.\n"
-                               : std::to_string(report->errors.size()) + " errors found.\n");
+    ctx.out() << (report->ok() ? "No errors found.\n" : std::to_string(report->errors.size()) + " errors found.\n");
   }
   if (!report->ok()) {
     ctx.err() << "m365vault: check found " << report->errors.size() << " errors in tenant " << o.tenant
@@ -122,8 +121,11 @@ int RunPrune(Context& ctx, const PruneCmdOptions& o) {
   counts.items = report->blobs_removed;
   counts.bytes = report->bytes_before - std::min(report->bytes_before, report->bytes_after);
   (void)(*vault)->FinishJob(*job, JobStatus::kSucceeded, counts, "", "");
-  nlohmann::ordered_json details = {{"tenant", o.tenant}, {"forget", options.forget}, {"dry_run", o.dry_run},
-                            {"packs_deleted", report->packs_deleted}, {"packs_repacked", report->packs_repacked}};
+  nlohmann::ordered_json details = {{"tenant", o.tenant},
+                                    {"forget", options.forget},
+                                    {"dry_run", o.dry_run},
+                                    {"packs_deleted", report->packs_deleted},
+                                    {"packs_repacked", report->packs_repacked}};
   if (!o.dry_run) (void)(*vault)->Audit("repository.prune", details.dump());
 
   if (ctx.json()) {
@@ -140,11 +142,10 @@ int RunPrune(Context& ctx, const PruneCmdOptions& o) {
                           {"bytes_before", report->bytes_before},
                           {"bytes_after", report->bytes_after}});
   } else {
-    ctx.out() << (o.dry_run ? "Would prune" : "Pruned") << " tenant " << o.tenant << ": "
-              << report->snapshots_forgotten << " snapshots forgotten, " << report->blobs_removed
-              << " blobs removed, " << report->packs_deleted << " packs deleted, " << report->packs_repacked
-              << " repacked, " << report->packs_kept << " kept; " << FormatBytes(report->bytes_before) << " -> "
-              << FormatBytes(report->bytes_after) << "\n";
+    ctx.out() << (o.dry_run ? "Would prune" : "Pruned") << " tenant " << o.tenant << ": " << report->snapshots_forgotten
+              << " snapshots forgotten, " << report->blobs_removed << " blobs removed, " << report->packs_deleted
+              << " packs deleted, " << report->packs_repacked << " repacked, " << report->packs_kept << " kept; "
+              << FormatBytes(report->bytes_before) << " -> " << FormatBytes(report->bytes_after) << "\n";
   }
   return kExitOk;
 }
@@ -174,8 +175,9 @@ Exit 0 when no errors are found, 1 otherwise. Recorded as a 'check' job.
       ->allow_extra_args(false)
       ->take_all();
   prune->add_flag("--dry-run", po->dry_run, "Report what would be removed; change nothing");
-  prune->add_option("--repack-threshold", po->repack_threshold,
-                    "Repack packs whose live share is below this fraction (default 0.5)")
+  prune
+      ->add_option("--repack-threshold", po->repack_threshold,
+                   "Repack packs whose live share is below this fraction (default 0.5)")
       ->check(CLI::Range(0.0, 1.0))
       ->type_name("F");
   prune->footer(R"(

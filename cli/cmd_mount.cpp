@@ -1,6 +1,5 @@
 // cli/cmd_mount.cpp: m365vault mount — the vault as an fs::MountSource.
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <ostream>
 

@@ -1,7 +1,6 @@
 // cli/cmd_snapshots.cpp: m365vault snapshots | ls | cat — front ends on the
 // backend's SnapshotReader.
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <ostream>
 
@@ -107,12 +106,9 @@ const char* KindName(EntryKind k) {
 }
 
 nlohmann::ordered_json EntryJson(const TreeEntry& e) {
-  nlohmann::ordered_json j = {{"name", e.name},
-                      {"type", KindName(e.kind)},
-                      {"size", e.size},
-                      {"mtime", FormatTime(e.mtime_ns)},
-                      {"mode", e.mode},
-                      {"metadata", e.metadata}};
+  nlohmann::ordered_json j = {{"name", e.name}, {"type", KindName(e.kind)},
+                              {"size", e.size}, {"mtime", FormatTime(e.mtime_ns)},
+                              {"mode", e.mode}, {"metadata", e.metadata}};
   if (e.kind == EntryKind::kSymlink) j["target"] = e.link_target;
   return j;
 }
@@ -145,18 +141,15 @@ int RunLs(Context& ctx, const BrowseOptions& o) {
     if (ctx.json()) {
       nlohmann::ordered_json list = nlohmann::ordered_json::array();
       for (const auto& e : entries) list.push_back(EntryJson(e));
-      PrintJson(ctx.out(), {{"tenant", o.tenant},
-                            {"snapshot", reader.info().id},
-                            {"path", o.path},
-                            {"entries", list}});
+      PrintJson(ctx.out(), {{"tenant", o.tenant}, {"snapshot", reader.info().id}, {"path", o.path}, {"entries", list}});
       return static_cast<int>(kExitOk);
     }
     Table table({"MODE", "SIZE", "MODIFIED", "NAME"});
     for (const auto& e : entries) {
       std::string name = e.name + (e.kind == EntryKind::kDirectory ? "/" : "");
       if (e.kind == EntryKind::kSymlink) name += " -> " + e.link_target;
-      table.Add({ModeString(e), e.kind == EntryKind::kDirectory ? "-" : std::to_string(e.size),
-                 FormatTime(e.mtime_ns), name});
+      table.Add({ModeString(e), e.kind == EntryKind::kDirectory ? "-" : std::to_string(e.size), FormatTime(e.mtime_ns),
+                 name});
     }
     table.Print(ctx.out());
     return static_cast<int>(kExitOk);
@@ -168,8 +161,7 @@ int RunCat(Context& ctx, const BrowseOptions& o) {
     auto entry = reader.Lookup(o.path);
     if (!entry.ok()) return ctx.Fail(entry.status());
     if (entry->kind != EntryKind::kFile) {
-      return ctx.Fail(Status::InvalidArgument("'" + o.path + "' is not a file"),
-                      "use 'm365vault ls' to list a folder");
+      return ctx.Fail(Status::InvalidArgument("'" + o.path + "' is not a file"), "use 'm365vault ls' to list a folder");
     }
     std::vector<uint8_t> buf(1 << 20);
     uint64_t offset = 0;
@@ -188,8 +180,7 @@ int RunCat(Context& ctx, const BrowseOptions& o) {
 
 void AddBrowseArgs(CLI::App* cmd, BrowseOptions& o, bool path_required) {
   cmd->add_option("NAME", o.tenant, "Tenant name")->required();
-  cmd->add_option("SNAPSHOT", o.snapshot, "Snapshot: id prefix (4+ characters), time name, or 'latest'")
-      ->required();
+  cmd->add_option("SNAPSHOT", o.snapshot, "Snapshot: id prefix (4+ characters), time name, or 'latest'")->required();
   auto* path = cmd->add_option("PATH", o.path, "Path inside the snapshot, '/'-separated (default: the root)");
   if (path_required) path->required();
   cmd->add_option("--type", o.type, "Object type 'latest' refers to (exchange, onedrive, ...)")->type_name("T");
@@ -208,8 +199,7 @@ void RegisterSnapshotCommands(CLI::App& app, Context& ctx) {
   auto so = std::make_shared<SnapshotsOptions>();
   CLI::App* snaps = app.add_subcommand("snapshots", "List snapshots, of one tenant or of all");
   snaps->add_option("NAME", so->tenant, "Tenant name (default: every tenant)");
-  snaps->add_option("--type", so->type, "Only snapshots of this object type (exchange, onedrive, ...)")
-      ->type_name("T");
+  snaps->add_option("--type", so->type, "Only snapshots of this object type (exchange, onedrive, ...)")->type_name("T");
   snaps->footer(R"(
 One snapshot per backup run of one object type, oldest first. Columns: short id,
 tenant, type, time (UTC), status (complete or partial), files, size.

@@ -1,6 +1,5 @@
 // cli/cmd_tenant.cpp: m365vault tenant add|list|show|remove
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <ostream>
 
@@ -22,16 +21,11 @@ struct RemoveOptions {
 };
 
 nlohmann::ordered_json TenantJson(const TenantRecord& t) {
-  return {{"name", t.name},
-          {"tenant_id", t.tenant_id},
-          {"client_id", t.client_id},
-          {"credential_kind", CredentialKindName(t.credential_kind)},
-          {"storage", t.storage},
-          {"region", t.region},
-          {"graph_url", t.graph_url},
-          {"login_url", t.login_url},
-          {"ca_file", t.ca_file},
-          {"created", FormatTime(t.created_ns)}};
+  return {{"name", t.name},           {"tenant_id", t.tenant_id},
+          {"client_id", t.client_id}, {"credential_kind", CredentialKindName(t.credential_kind)},
+          {"storage", t.storage},     {"region", t.region},
+          {"graph_url", t.graph_url}, {"login_url", t.login_url},
+          {"ca_file", t.ca_file},     {"created", FormatTime(t.created_ns)}};
 }
 
 void PrintTenant(std::ostream& out, const TenantRecord& t) {
@@ -199,8 +193,7 @@ Example:
   AddGlobalOptions(add, ctx, /*json=*/true);
   SetHandler(add, ctx, [&ctx, add_opts, add] {
     if (add_opts->secret_file.empty() == add_opts->certificate_file.empty()) {
-      return ctx.Usage("give exactly one of --client-secret-file FILE and --certificate FILE.pem",
-                       CommandPath(add));
+      return ctx.Usage("give exactly one of --client-secret-file FILE and --certificate FILE.pem", CommandPath(add));
     }
     return RunAdd(ctx, *add_opts);
   });

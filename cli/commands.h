@@ -29,9 +29,9 @@ std::string CommandPath(const CLI::App* command);
 
 void RegisterInitCommand(CLI::App& app, Context& ctx);
 void RegisterTenantCommands(CLI::App& app, Context& ctx);
-void RegisterSnapshotCommands(CLI::App& app, Context& ctx);  // snapshots, ls, cat
+void RegisterSnapshotCommands(CLI::App& app, Context& ctx);     // snapshots, ls, cat
 void RegisterMaintenanceCommands(CLI::App& app, Context& ctx);  // check, prune
-void RegisterJobCommands(CLI::App& app, Context& ctx);  // jobs, job show
+void RegisterJobCommands(CLI::App& app, Context& ctx);          // jobs, job show
 void RegisterAuditCommand(CLI::App& app, Context& ctx);
 #ifdef M365VAULT_WITH_FS
 void RegisterMountCommand(CLI::App& app, Context& ctx);  // mount (needs the fs module)

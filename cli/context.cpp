@@ -8,9 +8,7 @@
 
 namespace m365vault::cli {
 
-std::string Context::VaultDir() const {
-  return global.vault_dir.empty() ? Vault::DefaultDir() : global.vault_dir;
-}
+std::string Context::VaultDir() const { return global.vault_dir.empty() ? Vault::DefaultDir() : global.vault_dir; }
 
 Result<std::string> Context::Passphrase(bool confirm) {
   if (!global.passphrase_file.empty()) return ReadPassphraseFile(global.passphrase_file);

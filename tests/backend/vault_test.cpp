@@ -1,19 +1,20 @@
 // tests/backend/vault_test.cpp: the vault (control plane): keys, tenants,
 // credentials at rest, file modes, jobs and the audit log.
-#include <catch2/catch.hpp>
+#include "backend/vault.h"
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "backend/crypto.h"
 #include "backend/snapshot_writer.h"
-#include "backend/vault.h"
 
 using namespace m365vault;
 
@@ -228,16 +229,18 @@ TEST_CASE("purge leaves files that are not the repository's", "[vault]") {
 TEST_CASE("bad tenant names, ids, credentials and URLs are rejected", "[vault]") {
   TempDir t;
   auto v = MakeVault(t.path + "/v");
-  for (std::string bad : std::vector<std::string>{"", ".hidden", "a/b", "../x", "with space", "ünï", std::string(65, 'a'), "a\nb"}) {
+  for (std::string bad :
+       std::vector<std::string>{"", ".hidden", "a/b", "../x", "with space", "ünï", std::string(65, 'a'), "a\nb"}) {
     INFO(bad);
     REQUIRE(v->AddTenant(Contoso(bad)).status().code() == Status::Code::kInvalidArgument);
   }
   REQUIRE(Vault::ValidateTenantName(std::string(64, 'a')).ok());
   REQUIRE(Vault::ValidateTenantName("A-z_0.9").ok());
 
-  for (std::string bad : std::vector<std::string>{"", "72f988bf86f141af91ab2d7cd011db47", "72f988bf-86f1-41af-91ab-2d7cd011db4",
-                          "72f988bf-86f1-41af-91ab-2d7cd011db47x", "g2f988bf-86f1-41af-91ab-2d7cd011db47",
-                          "{72f988bf-86f1-41af-91ab-2d7cd011db47}"}) {
+  for (std::string bad :
+       std::vector<std::string>{"", "72f988bf86f141af91ab2d7cd011db47", "72f988bf-86f1-41af-91ab-2d7cd011db4",
+                                "72f988bf-86f1-41af-91ab-2d7cd011db47x", "g2f988bf-86f1-41af-91ab-2d7cd011db47",
+                                "{72f988bf-86f1-41af-91ab-2d7cd011db47}"}) {
     INFO(bad);
     TenantConfig c = Contoso();
     c.tenant_id = bad;
@@ -406,8 +409,8 @@ TEST_CASE("every change writes an audit row", "[vault]") {
   REQUIRE(audit.ok());
   std::vector<std::string> actions;
   for (auto it = audit->rbegin(); it != audit->rend(); ++it) actions.push_back(it->action);
-  REQUIRE(actions == std::vector<std::string>{"vault.create", "tenant.add", "job.start", "job.finish",
-                                              "tenant.remove"});
+  REQUIRE(actions ==
+          std::vector<std::string>{"vault.create", "tenant.add", "job.start", "job.finish", "tenant.remove"});
   REQUIRE_FALSE(audit->front().actor.empty());
 }
 

@@ -1,9 +1,11 @@
 // tests/cli/app_test.cpp: the command line in-process: usage errors, help,
 // and commands over a vault holding a real snapshot (ls, cat, check).
-#include <catch2/catch.hpp>
+#include "cli/app.h"
+
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +14,6 @@
 #include "backend/crypto.h"
 #include "backend/snapshot_writer.h"
 #include "backend/vault.h"
-#include "cli/app.h"
 
 using namespace m365vault;
 
@@ -58,7 +59,13 @@ struct CliVault {
 TEST_CASE("usage errors exit 2 with a hint", "[cli]") {
   CliVault v;
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {}, {"bogus"}, {"tenant"}, {"tenant", "frob"}, {"ls"}, {"check"}, {"job", "show", "abc"},
+           {},
+           {"bogus"},
+           {"tenant"},
+           {"tenant", "frob"},
+           {"ls"},
+           {"check"},
+           {"job", "show", "abc"},
            {"tenant", "add", "x", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47"},
            {"snapshots", "--no-such-flag"}}) {
     INFO(args.size());
@@ -72,11 +79,20 @@ TEST_CASE("usage errors exit 2 with a hint", "[cli]") {
 
 TEST_CASE("every command has a --help", "[cli]") {
   CliVault v;
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"--help"}, {"init", "--help"}, {"tenant", "--help"}, {"tenant", "add", "--help"},
-           {"tenant", "list", "--help"}, {"tenant", "show", "--help"}, {"tenant", "remove", "--help"},
-           {"snapshots", "--help"}, {"ls", "--help"}, {"cat", "--help"}, {"check", "--help"},
-           {"prune", "--help"}, {"jobs", "--help"}, {"job", "show", "--help"}}) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{{"--help"},
+                                                                             {"init", "--help"},
+                                                                             {"tenant", "--help"},
+                                                                             {"tenant", "add", "--help"},
+                                                                             {"tenant", "list", "--help"},
+                                                                             {"tenant", "show", "--help"},
+                                                                             {"tenant", "remove", "--help"},
+                                                                             {"snapshots", "--help"},
+                                                                             {"ls", "--help"},
+                                                                             {"cat", "--help"},
+                                                                             {"check", "--help"},
+                                                                             {"prune", "--help"},
+                                                                             {"jobs", "--help"},
+                                                                             {"job", "show", "--help"}}) {
     Out r = RunCli(args);
     INFO(r.out);
     REQUIRE(r.rc == 0);
@@ -89,8 +105,8 @@ TEST_CASE("ls, cat and check read a real snapshot", "[cli]") {
   REQUIRE(RunCli({"init"}).rc == 0);
   std::string secret = v.root + "/secret";
   { std::ofstream(secret) << "s3cret\n"; }
-  REQUIRE(RunCli({"tenant", "add", "contoso", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47",
-                  "--client-id", "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
+  REQUIRE(RunCli({"tenant", "add", "contoso", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id",
+                  "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
               .rc == 0);
   std::string body(300000, 'x');
   for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7919) % 26);
@@ -168,8 +184,8 @@ TEST_CASE("text listings are aligned tables", "[cli]") {
   REQUIRE(RunCli({"tenant", "add", "a", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id",
                   "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
               .rc == 0);
-  REQUIRE(RunCli({"tenant", "add", "longer-name", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47",
-                  "--client-id", "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
+  REQUIRE(RunCli({"tenant", "add", "longer-name", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id",
+                  "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
               .rc == 0);
   Out list = RunCli({"tenant", "list"});
   REQUIRE(list.rc == 0);

@@ -1,7 +1,7 @@
 // tests/cli/snapshot_select_test.cpp
-#include <catch2/catch.hpp>
-
 #include "cli/snapshot_select.h"
+
+#include <catch2/catch.hpp>
 
 using namespace m365vault;
 using m365vault::cli::SelectSnapshot;
