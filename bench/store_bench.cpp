@@ -448,33 +448,36 @@ uint64_t DirBytes(const std::string& dir) {
 
 int ChunkSweep(const std::string& v1, const std::string& v2, const std::string& work,
                const std::vector<ChunkerParams>& params, unsigned readers) {
-  std::printf("%-14s %10s %10s %10s %12s %12s %12s %8s %8s %9s %9s\n", "chunker", "chunks", "refs", "avg",
-              "v1_stored", "v2_new", "repo_size", "dedup", "ratio", "v1_wall", "v2_wall");
+  std::printf("%-14s %9s %9s %10s %12s %8s %12s %12s %12s %8s %8s %8s\n", "chunker", "chunks", "refs", "avg_chunk",
+              "v1_unique", "v1_dedup", "v1_stored", "v2_new_plain", "repo_bytes", "v1+v2", "v1_wall", "v2_wall");
   for (const ChunkerParams& p : params) {
     std::string repo_path = work + "/sweep-" + std::to_string(p.avg_size >> 10) + "k";
     std::filesystem::remove_all(repo_path);
     std::filesystem::remove_all(repo_path + ".cache");
     std::unique_ptr<Repository> repo = InitRepo(repo_path, p);
     BackupResult r1 = Backup(*repo, v1, readers, false);
-    uint64_t stored1 = r1.stats.bytes_stored;
     BackupResult r2;
     bool have_v2 = !v2.empty();
     if (have_v2) r2 = Backup(*repo, v2, readers, false);
-    uint64_t stored2 = have_v2 ? r2.stats.bytes_stored - stored1 : 0;
-    ChunkCount c;
-    CountChunks(*repo, r1.snapshot.root, &c);
+    uint64_t plain2 = have_v2 ? r2.stats.bytes_plain - r1.stats.bytes_plain : 0;
+    ChunkCount c1;
+    CountChunks(*repo, r1.snapshot.root, &c1);
+    ChunkCount c = c1;
     if (have_v2) CountChunks(*repo, r2.snapshot.root, &c);
     repo.reset();
     uint64_t size = DirBytes(repo_path);
-    // Logical bytes: what v1 + v2 hold (the whole of each snapshot).
     uint64_t logical = r1.bytes + (have_v2 ? r2.bytes : 0);
-    // dedup: logical / unique chunk bytes (no compression); ratio: logical / repository size.
-    std::printf("%-14s %10zu %10llu %10s %12llu %12llu %12llu %8.3f %8.3f %9.2f %9.2f\n", ChunkerName(p).c_str(),
-                c.unique.size(), (unsigned long long)c.refs,
+    // v1_dedup: v1 bytes / v1 unique chunk bytes (dedup inside one snapshot,
+    // before compression). v2_new_plain: plaintext of the blobs v2 added
+    // (changed and new data + trees); smaller is better, the floor is the
+    // bytes the churn really changed. v1+v2: logical bytes of both snapshots
+    // / repository bytes (dedup and compression together).
+    std::printf("%-14s %9zu %9llu %10s %12llu %8.3f %12llu %12llu %12llu %8.3f %8.2f %8.2f\n",
+                ChunkerName(p).c_str(), c.unique.size(), (unsigned long long)c.refs,
                 Human(c.unique.empty() ? 0 : double(c.unique_bytes) / c.unique.size()).c_str(),
-                (unsigned long long)stored1, (unsigned long long)stored2, (unsigned long long)size,
-                double(logical) / std::max<uint64_t>(1, c.unique_bytes), double(logical) / std::max<uint64_t>(1, size),
-                r1.wall, r2.wall);
+                (unsigned long long)c1.unique_bytes, double(r1.bytes) / std::max<uint64_t>(1, c1.unique_bytes),
+                (unsigned long long)r1.stats.bytes_stored, (unsigned long long)plain2, (unsigned long long)size,
+                double(logical) / std::max<uint64_t>(1, size), r1.wall, r2.wall);
     std::fflush(stdout);
     std::filesystem::remove_all(repo_path);
     std::filesystem::remove_all(repo_path + ".cache");
