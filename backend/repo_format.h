@@ -57,8 +57,12 @@ Result<Bytes> OpenFile(const TenantKeys& keys, FileKind kind, ByteView file, std
 // flag 0 = stored, 1 = zstd. Compression is skipped when it does not pay.
 void SealBlob(const TenantKeys& keys, BlobType type, const BlobId& id, ByteView plaintext, int zstd_level,
               Bytes* out);
-// Authenticates, decompresses and checks that the plaintext hashes to `id`.
-Result<Bytes> OpenBlob(const TenantKeys& keys, BlobType type, const BlobId& id, ByteView sealed);
+// Authenticates and decompresses a blob. With `verify_id`, also re-hashes the
+// plaintext and checks it is `id` (check --read-data). Without it, the AEAD
+// alone vouches for the bytes: the id is bound into the associated data, so
+// nobody without the key can substitute another blob.
+Result<Bytes> OpenBlob(const TenantKeys& keys, BlobType type, const BlobId& id, ByteView sealed,
+                       bool verify_id = true);
 
 // Where a blob lives.
 struct BlobLocation {

@@ -301,7 +301,7 @@ Result<Bytes> RepositoryImpl::LoadBlob(BlobType type, const BlobId& id) {
     }
   }
   if (!sealed.ok()) return sealed.status();
-  auto plain = format::OpenBlob(keys_, type, id, *sealed);
+  auto plain = format::OpenBlob(keys_, type, id, *sealed, /*verify_id=*/false);
   if (!plain.ok()) return plain.status().WithContext("pack " + loc->pack.Short());
   if (plain->size() != loc->raw_length) return Status::Corruption("blob " + id.Short() + " has the wrong length");
   return plain;
@@ -324,7 +324,7 @@ Result<std::shared_ptr<const Bytes>> RepositoryImpl::LoadChunk(const BlobId& id)
 }
 
 void RepositoryImpl::Prefetch(const BlobId& id) {
-  if (chunk_cache_.Contains(id) || prefetches_.load() >= 8) return;
+  if (chunk_cache_.Contains(id) || prefetches_.load() >= 16) return;
   ++prefetches_;
   {
     // Started on first use, so a repository opened before a fork (daemon)

@@ -9,7 +9,7 @@
 namespace m365vault {
 namespace {
 // Chunks loaded ahead of a reader, in the background.
-constexpr size_t kReadAheadChunks = 4;
+constexpr size_t kReadAheadChunks = 8;
 }  // namespace
 
 Result<TreeEntry> SnapshotReader::Lookup(std::string_view path) {
