@@ -2,6 +2,7 @@
 #include "cli/passphrase.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -31,13 +32,30 @@ Result<std::string> ReadAll(const std::string& path) {
   return ss.str();
 }
 
-// Reads one line from the terminal with echo off.
+// The terminal mode to restore if a signal (Ctrl-C) ends the prompt.
+struct termios g_saved_mode;
+volatile sig_atomic_t g_tty_fd = -1;
+
+void RestoreTerminalAndReraise(int sig) {
+  if (g_tty_fd >= 0) ::tcsetattr(g_tty_fd, TCSAFLUSH, &g_saved_mode);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+// Reads one line from the terminal with echo off; echo comes back even when
+// the prompt is interrupted.
 Result<std::string> ReadLineNoEcho(int fd, const char* prompt) {
   (void)!::write(fd, prompt, std::strlen(prompt));
-  struct termios old_mode;
-  bool restore = ::tcgetattr(fd, &old_mode) == 0;
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  struct sigaction old_actions[4];
+  bool restore = ::tcgetattr(fd, &g_saved_mode) == 0;
   if (restore) {
-    struct termios quiet = old_mode;
+    struct sigaction sa {};
+    sa.sa_handler = RestoreTerminalAndReraise;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 4; ++i) ::sigaction(kSignals[i], &sa, &old_actions[i]);
+    g_tty_fd = fd;
+    struct termios quiet = g_saved_mode;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;
     ::tcsetattr(fd, TCSAFLUSH, &quiet);
@@ -50,7 +68,11 @@ Result<std::string> ReadLineNoEcho(int fd, const char* prompt) {
     if (n <= 0 || c == '\n') break;
     line.push_back(c);
   }
-  if (restore) ::tcsetattr(fd, TCSAFLUSH, &old_mode);
+  if (restore) {
+    ::tcsetattr(fd, TCSAFLUSH, &g_saved_mode);
+    g_tty_fd = -1;
+    for (int i = 0; i < 4; ++i) ::sigaction(kSignals[i], &old_actions[i], nullptr);
+  }
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }
