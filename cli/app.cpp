@@ -70,6 +70,8 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   RegisterMaintenanceCommands(app, ctx);
   RegisterJobCommands(app, ctx);
   RegisterAuditCommand(app, ctx);
+  RegisterDiscoverCommand(app, ctx);
+  RegisterBackupCommand(app, ctx);
 #ifdef M365VAULT_WITH_FS
   RegisterMountCommand(app, ctx);
 #endif

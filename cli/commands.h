@@ -33,6 +33,8 @@ void RegisterSnapshotCommands(CLI::App& app, Context& ctx);     // snapshots, ls
 void RegisterMaintenanceCommands(CLI::App& app, Context& ctx);  // check, prune
 void RegisterJobCommands(CLI::App& app, Context& ctx);          // jobs, job show
 void RegisterAuditCommand(CLI::App& app, Context& ctx);
+void RegisterDiscoverCommand(CLI::App& app, Context& ctx);  // discover
+void RegisterBackupCommand(CLI::App& app, Context& ctx);    // backup
 #ifdef M365VAULT_WITH_FS
 void RegisterMountCommand(CLI::App& app, Context& ctx);  // mount (needs the fs module)
 #endif

@@ -1,6 +1,7 @@
 // sync/graph_client.cpp: URL resolution, the retry loop, JSON and paging.
 // Downloads are in graph_download.cpp.
 #include "sync/graph_client.h"
+#include "sync/safe_name.h"
 
 #include <optional>
 
@@ -160,6 +161,10 @@ Result<nlohmann::json> GraphClient::SendJson(HttpRequest request, const RequestO
       return Status::OK();
     }
     parsed = nlohmann::json::parse(resp.body, nullptr, /*allow_exceptions=*/false);
+    std::string repaired;  // Graph may send lone UTF-16 surrogates ("\ud800"): make them U+FFFD
+    if (parsed.is_discarded() && RepairJsonSurrogates(resp.body, &repaired)) {
+      parsed = nlohmann::json::parse(repaired, nullptr, /*allow_exceptions=*/false);
+    }
     if (parsed.is_discarded()) {
       return Status::Corruption("malformed JSON from " + resp.effective_url + " (" +
                                 std::to_string(resp.body.size()) + " bytes)");

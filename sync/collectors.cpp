@@ -1,0 +1,331 @@
+// sync/collectors.cpp: the exchange and onedrive object types.
+#include "sync/collectors.h"
+
+#include <deque>
+
+#include "sync/encoding.h"
+#include "sync/safe_name.h"
+
+namespace m365vault::sync {
+namespace {
+
+constexpr char kImmutableId[] = "IdType=\"ImmutableId\"";
+constexpr char kPageSize[] = "odata.maxpagesize=200";
+
+std::string Str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return (it != j.end() && it->is_string()) ? RepairUtf8(it->get<std::string>()) : std::string();
+}
+
+RequestOptions MailboxRequest(const UserInfo& user) {
+  RequestOptions o;
+  o.prefer = {kPageSize, kImmutableId};
+  o.concurrency_key = user.id;
+  return o;
+}
+
+std::string UserPath(const UserInfo& user) { return "/users/" + EncodePathSegment(user.id); }
+
+// Creates `path` as a directory when it does not exist yet.
+Status EnsureDirectory(SnapshotWriter& writer, const std::string& path, const EntryAttributes& attrs = {}) {
+  M365_ASSIGN_OR_RETURN(auto entry, writer.Lookup(path));
+  if (entry) return Status::OK();
+  return writer.MakeDirectory(path, attrs);
+}
+
+FailedItem ObjectFailure(const std::string& object, const Status& st, const GraphError& err) {
+  return {object, err.MostSpecificCode(), st.message(), HintFor(err)};
+}
+
+// ---- exchange ----
+
+class MailFolderTraits final : public ItemTraits {
+ public:
+  ItemChange Parse(const nlohmann::json& f) const override {
+    ItemChange c;
+    c.id = Str(f, "id");
+    if (Str(f, "@odata.type").find("mailSearchFolder") != std::string::npos) return c;  // kIgnore
+    c.kind = ItemChange::Kind::kUpsert;
+    c.folder = true;
+    c.parent = Str(f, "parentFolderId");
+    c.stem = Str(f, "displayName");
+    c.attrs.metadata["m365.id"] = c.id;
+    if (f.value("isHidden", false)) c.attrs.metadata["m365.hidden"] = "true";
+    return c;
+  }
+};
+
+class MessageTraits final : public ItemTraits {
+ public:
+  explicit MessageTraits(std::string user_path) : user_path_(std::move(user_path)) {}
+  ItemChange Parse(const nlohmann::json& m) const override {
+    ItemChange c;
+    c.id = Str(m, "id");
+    if (m.contains("@removed")) {
+      c.kind = ItemChange::Kind::kRemove;
+      return c;
+    }
+    c.kind = ItemChange::Kind::kUpsert;
+    const std::string received = Str(m, "receivedDateTime");
+    std::string subject = Str(m, "subject");
+    std::string when = received.size() >= 16 ? received.substr(0, 10) + " " + received.substr(11, 2) +
+                                                   received.substr(14, 2)
+                                             : "0000-00-00 0000";
+    c.stem = when + " " + (subject.empty() ? "(no subject)" : subject);
+    c.ext = ".eml";
+    c.always_suffix = true;
+    c.etag = Str(m, "@odata.etag");
+    if (c.etag.empty()) c.etag = Str(m, "changeKey");
+    if (c.etag.empty()) c.etag = Str(m, "lastModifiedDateTime");
+    c.content_url = user_path_ + "/messages/" + EncodePathSegment(c.id) + "/$value";
+    c.attrs.mtime_ns = ParseGraphTime(Str(m, "lastModifiedDateTime"));
+    auto& md = c.attrs.metadata;
+    md["m365.id"] = c.id;
+    md["m365.etag"] = c.etag;
+    if (auto w = Str(m, "webLink"); !w.empty()) md["m365.weburl"] = w;
+    md["m365.subject"] = subject;
+    if (auto f = m.find("from"); f != m.end() && f->is_object() && f->contains("emailAddress")) {
+      const auto& a = (*f)["emailAddress"];
+      std::string name = Str(a, "name"), addr = Str(a, "address");
+      md["m365.from"] = name.empty() ? addr : name + " <" + addr + ">";
+    }
+    if (!received.empty()) md["m365.received"] = received;
+    if (auto im = Str(m, "internetMessageId"); !im.empty()) md["m365.internet_message_id"] = im;
+    return c;
+  }
+
+ private:
+  std::string user_path_;
+};
+
+constexpr char kMessageSelect[] =
+    "$select=id,subject,receivedDateTime,lastModifiedDateTime,from,webLink,changeKey,parentFolderId,"
+    "internetMessageId";
+
+class ExchangeCollector final : public Collector {
+ public:
+  const char* type() const override { return "exchange"; }
+
+  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error) const override {
+    auto r = client.GetJson(UserPath(user) + "/mailFolders/inbox?$select=id", MailboxRequest(user), error);
+    if (!r.ok() && error->kind == GraphErrorKind::kSkipResource) return Status::NotSupported("no mailbox");
+    return r.status();
+  }
+
+  Result<ObjectOutcome> BackupUser(CollectorContext& ctx, const UserInfo& user) const override {
+    const std::string object = UserDirName(user);
+    const std::string mail_root = object + "/Mail";
+    const RequestOptions request = MailboxRequest(user);
+
+    // 1. The folder tree: a full listing every run (O(folders) requests).
+    Round tree;
+    tree.full = true;
+    MailFolderTraits folder_traits;
+    std::deque<std::string> queue;
+    queue.push_back(UserPath(user) + "/mailFolders?includeHiddenFolders=true&$top=100");
+    std::string root_folder_id;
+    bool first = true;
+    while (!queue.empty()) {
+      const std::string url = queue.front();
+      queue.pop_front();
+      GraphError err;
+      auto paged = ctx.client.ForEachPage(
+          url, request,
+          [&](const nlohmann::json& page) -> Status {
+            ++ctx.counters.requests;
+            for (const auto& f : page.value("value", nlohmann::json::array())) {
+              ItemChange c = folder_traits.Parse(f);
+              if (c.id.empty() || c.kind == ItemChange::Kind::kIgnore) continue;  // search folders
+              if (first) root_folder_id = c.parent;  // top level: parent is msgfolderroot
+              if (f.value("childFolderCount", 0) > 0) {
+                queue.push_back(UserPath(user) + "/mailFolders/" + EncodePathSegment(c.id) +
+                                "/childFolders?includeHiddenFolders=true&$top=100");
+              }
+              tree.changes[c.id] = std::move(c);
+            }
+            return Status::OK();
+          },
+          &err);
+      if (!paged.ok()) {
+        if (first && err.kind == GraphErrorKind::kSkipResource) return ObjectOutcome::kNotApplicable;
+        ctx.report(ObjectFailure(object + "/Mail", paged.status(), err));
+        return ObjectOutcome::kFailed;
+      }
+      first = false;
+    }
+    M365_ASSIGN_OR_RETURN(SyncStateStore::Object * state, ctx.state.GetObject("user:" + user.id));
+    M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, object));
+    M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, mail_root));
+    ContainerState& folders = ctx.state.GetContainer(*state, "folders");
+    M365_RETURN_IF_ERROR(EnsureNodes(folders));
+    folders.root_id = root_folder_id;
+    ContainerSpec tree_spec{"folders", mail_root, "", request, mail_root};
+    M365_ASSIGN_OR_RETURN(ApplyOutcome applied,
+                          ApplyRound(ctx.client, ctx.writer, tree_spec, std::move(tree), folders, ctx.counters));
+    (void)applied;
+
+    // 2. Messages: one delta stream per folder.
+    bool partial = false;
+    std::vector<std::string> keep = {"folders"};
+    MessageTraits traits(UserPath(user));
+    for (const auto& [fid, node] : folders.nodes) {
+      auto rel = NodePath(folders, fid);
+      if (!rel) continue;
+      const std::string key = "messages:" + fid;
+      keep.push_back(key);
+      ContainerSpec spec;
+      spec.key = key;
+      spec.root_path = mail_root + "/" + *rel;
+      spec.initial_url = UserPath(user) + "/mailFolders/" + EncodePathSegment(fid) + "/messages/delta?" + kMessageSelect;
+      spec.request = request;
+      spec.object = spec.root_path;
+      ContainerState& cs = ctx.state.GetContainer(*state, key);
+      ContainerResult r = SyncContainer(ctx.client, ctx.writer, spec, traits, cs, ctx.counters);
+      if (!r.status.ok()) {
+        if (r.store_failure) return r.status;
+        ctx.report(ObjectFailure(spec.root_path, r.status, r.error));
+        partial = true;
+        continue;
+      }
+      for (const auto& f : r.outcome.failures) ctx.report(f);
+      if (!r.outcome.failures.empty()) partial = true;
+    }
+    SyncStateStore::RetainContainers(*state, keep);
+    return partial ? ObjectOutcome::kPartial : ObjectOutcome::kDone;
+  }
+};
+
+// ---- onedrive ----
+
+class DriveItemTraits final : public ItemTraits {
+ public:
+  explicit DriveItemTraits(std::string drive_path) : drive_path_(std::move(drive_path)) {}
+  ItemChange Parse(const nlohmann::json& it) const override {
+    ItemChange c;
+    c.id = Str(it, "id");
+    if (it.contains("deleted")) {
+      c.kind = ItemChange::Kind::kRemove;
+      return c;
+    }
+    if (it.contains("root")) {
+      c.kind = ItemChange::Kind::kRoot;
+      return c;
+    }
+    if (it.contains("package") || it.contains("remoteItem")) return c;  // OneNote, shortcuts: not files
+    c.kind = ItemChange::Kind::kUpsert;
+    c.folder = it.contains("folder");
+    if (auto p = it.find("parentReference"); p != it.end() && p->is_object()) c.parent = Str(*p, "id");
+    const std::string name = Str(it, "name");
+    if (c.folder) {
+      c.stem = name;
+    } else {
+      std::tie(c.stem, c.ext) = SplitExtension(name);
+    }
+    c.etag = Str(it, "eTag");
+    if (!c.folder) c.content_url = drive_path_ + "/items/" + EncodePathSegment(c.id) + "/content";
+    c.attrs.mtime_ns = ParseGraphTime(Str(it, "lastModifiedDateTime"));
+    auto& md = c.attrs.metadata;
+    md["m365.id"] = c.id;
+    if (!c.etag.empty()) md["m365.etag"] = c.etag;
+    if (auto w = Str(it, "webUrl"); !w.empty()) md["m365.weburl"] = w;
+    if (auto t = Str(it, "cTag"); !t.empty()) md["m365.ctag"] = t;
+    if (auto f = it.find("file"); f != it.end() && f->is_object()) {
+      if (auto h = f->find("hashes"); h != f->end() && h->is_object()) {
+        for (const char* k : {"quickXorHash", "sha1Hash", "sha256Hash", "crc32Hash"}) {
+          if (auto v = Str(*h, k); !v.empty()) md[std::string("m365.") + k] = v;
+        }
+      }
+      if (auto mt = Str(*f, "mimeType"); !mt.empty()) md["m365.mimetype"] = mt;
+    }
+    return c;
+  }
+
+ private:
+  std::string drive_path_;
+};
+
+class OneDriveCollector final : public Collector {
+ public:
+  const char* type() const override { return "onedrive"; }
+
+  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error) const override {
+    RequestOptions o;
+    o.concurrency_key = user.id;
+    auto r = client.GetJson(UserPath(user) + "/drive?$select=id,driveType", o, error);
+    if (!r.ok() && error->kind == GraphErrorKind::kSkipResource) return Status::NotSupported("no OneDrive");
+    return r.status();
+  }
+
+  Result<ObjectOutcome> BackupUser(CollectorContext& ctx, const UserInfo& user) const override {
+    const std::string object = UserDirName(user);
+    RequestOptions request;
+    request.concurrency_key = user.id;
+    GraphError err;
+    auto drive = ctx.client.GetJson(UserPath(user) + "/drive?$select=id,driveType,webUrl", request, &err);
+    if (!drive.ok()) {
+      if (err.kind == GraphErrorKind::kSkipResource) return ObjectOutcome::kNotApplicable;
+      ctx.report(ObjectFailure(object, drive.status(), err));
+      return ObjectOutcome::kFailed;
+    }
+    const std::string drive_id = Str(*drive, "id");
+    const std::string drive_path = "/drives/" + EncodePathSegment(drive_id);
+    M365_ASSIGN_OR_RETURN(SyncStateStore::Object * state, ctx.state.GetObject("user:" + user.id));
+    EntryAttributes attrs;
+    attrs.metadata["m365.id"] = drive_id;
+    if (auto w = Str(*drive, "webUrl"); !w.empty()) attrs.metadata["m365.weburl"] = w;
+    M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, object, attrs));
+    const std::string key = "drive:" + drive_id;
+    ContainerSpec spec;
+    spec.key = key;
+    spec.root_path = object;
+    spec.initial_url = drive_path + "/root/delta";
+    spec.request = request;
+    spec.object = object;
+    DriveItemTraits traits(drive_path);
+    ContainerState& cs = ctx.state.GetContainer(*state, key);
+    ContainerResult r = SyncContainer(ctx.client, ctx.writer, spec, traits, cs, ctx.counters);
+    SyncStateStore::RetainContainers(*state, {key});
+    if (!r.status.ok()) {
+      if (r.store_failure) return r.status;
+      ctx.report(ObjectFailure(object, r.status, r.error));
+      return ObjectOutcome::kFailed;
+    }
+    for (const auto& f : r.outcome.failures) ctx.report(f);
+    return r.outcome.failures.empty() ? ObjectOutcome::kDone : ObjectOutcome::kPartial;
+  }
+};
+
+}  // namespace
+
+Result<std::vector<UserInfo>> ListUsers(GraphClient& client) {
+  std::vector<UserInfo> users;
+  auto paged = client.ForEachPage("/users?$select=id,userPrincipalName,mail,displayName&$top=999", {},
+                                  [&](const nlohmann::json& page) -> Status {
+                                    for (const auto& u : page.value("value", nlohmann::json::array())) {
+                                      UserInfo info{Str(u, "id"), Str(u, "userPrincipalName"),
+                                                    Str(u, "displayName"), Str(u, "mail")};
+                                      if (!info.id.empty()) users.push_back(std::move(info));
+                                    }
+                                    return Status::OK();
+                                  });
+  if (!paged.ok()) return paged.status();
+  return users;
+}
+
+std::string UserDirName(const UserInfo& user) { return SafeName(user.upn.empty() ? user.id : user.upn); }
+
+const std::vector<const Collector*>& Collectors() {
+  static const ExchangeCollector exchange;
+  static const OneDriveCollector onedrive;
+  static const std::vector<const Collector*> all = {&exchange, &onedrive};
+  return all;
+}
+
+const Collector* FindCollector(const std::string& type) {
+  for (const Collector* c : Collectors()) {
+    if (type == c->type()) return c;
+  }
+  return nullptr;
+}
+
+}  // namespace m365vault::sync
