@@ -125,9 +125,12 @@ for t in $TOOLS; do
   esac
 done
 
+# The v1 copy for the sweep is hard-linked before any ingest: linking changes
+# every file's ctime, which restic and borg (rightly) take as a change.
+if [ "$SWEEP" = 1 ]; then cp -al "$SRC" "$DIR/v1"; fi
+
 for t in $TOOLS; do ingest "$t" v1; done
 
-[ "$SWEEP" = 1 ] && cp -al "$SRC" "$DIR/v1"
 echo "== churn" >&2
 python3 "$HERE/store_gen.py" churn "$SRC" --seed $((SEED + 1)) | tee "$RES/churn.txt" >&2
 
