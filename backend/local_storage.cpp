@@ -135,14 +135,56 @@ Result<Bytes> LocalStorage::Read(std::string_view name) {
   return ReadRange(name, 0, size);
 }
 
+namespace {
+constexpr size_t kMaxCachedFds = 64;
+}
+
+LocalStorage::~LocalStorage() = default;
+
+void LocalStorage::ForgetFd(const std::string& name) {
+  std::lock_guard<std::mutex> l(fd_mu_);
+  auto it = fds_.find(name);
+  if (it == fds_.end()) return;
+  fd_lru_.erase(it->second.pos);
+  fds_.erase(it);
+}
+
 Result<Bytes> LocalStorage::ReadRange(std::string_view name, uint64_t offset, uint64_t length) {
   M365_ASSIGN_OR_RETURN(std::string path, PathOf(name));
-  ScopedFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoStatus(errno, "open", path);
+  std::string key(name);
+  bool cacheable = key.rfind("data/", 0) == 0;  // packs are immutable
+  std::shared_ptr<int> fd;
+  if (cacheable) {
+    std::lock_guard<std::mutex> l(fd_mu_);
+    auto it = fds_.find(key);
+    if (it != fds_.end()) {
+      fd_lru_.splice(fd_lru_.begin(), fd_lru_, it->second.pos);
+      fd = it->second.fd;
+    }
+  }
+  if (!fd) {
+    int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (raw < 0) return ErrnoStatus(errno, "open", path);
+    fd = std::shared_ptr<int>(new int(raw), [](int* p) {
+      ::close(*p);
+      delete p;
+    });
+    if (cacheable) {
+      std::lock_guard<std::mutex> l(fd_mu_);
+      if (!fds_.count(key)) {
+        fd_lru_.push_front(key);
+        fds_[key] = CachedFile{fd, fd_lru_.begin()};
+        if (fds_.size() > kMaxCachedFds) {
+          fds_.erase(fd_lru_.back());
+          fd_lru_.pop_back();
+        }
+      }
+    }
+  }
   Bytes out(length);
   size_t done = 0;
   while (done < length) {
-    ssize_t n = ::pread(fd.get(), out.data() + done, length - done, static_cast<off_t>(offset + done));
+    ssize_t n = ::pread(*fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, "read", path);
@@ -187,6 +229,7 @@ Result<std::vector<ObjectInfo>> LocalStorage::List(std::string_view prefix) {
 
 Status LocalStorage::Remove(std::string_view name) {
   M365_ASSIGN_OR_RETURN(std::string path, PathOf(name));
+  ForgetFd(std::string(name));
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove", path);
   return FsyncDir(path.substr(0, path.rfind('/')));
 }

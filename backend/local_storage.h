@@ -8,8 +8,11 @@
 // Thread safety: safe for concurrent use.
 #pragma once
 
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "backend/storage.h"
 
@@ -19,6 +22,7 @@ class LocalStorage final : public Storage {
  public:
   // Opens (creating when `create` is true) the directory `root`.
   static Result<std::unique_ptr<LocalStorage>> Open(const std::string& root, bool create);
+  ~LocalStorage() override;
 
   Status Write(std::string_view name, ByteView data) override;
   Result<Bytes> Read(std::string_view name) override;
@@ -32,8 +36,18 @@ class LocalStorage final : public Storage {
   explicit LocalStorage(std::string root) : root_(std::move(root)) {}
   // Rejects names that could escape the root ("..", absolute, empty parts).
   Result<std::string> PathOf(std::string_view name) const;
+  // Packs ("data/...") are immutable, so ReadRange keeps up to 64 of them
+  // open: the kernel's per-file readahead then survives across chunk reads.
+  void ForgetFd(const std::string& name);
 
   std::string root_;
+  std::mutex fd_mu_;
+  std::list<std::string> fd_lru_;  // GUARDED_BY(fd_mu_), most recent first
+  struct CachedFile {
+    std::shared_ptr<int> fd;  // closes on last release
+    std::list<std::string>::iterator pos;
+  };
+  std::unordered_map<std::string, CachedFile> fds_;  // GUARDED_BY(fd_mu_)
 };
 
 // Maps an errno from an operation on `path` to a Status (ENOENT -> NotFound,
