@@ -2,6 +2,9 @@
 #include "sync/delta_engine.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <ctime>
 #include <set>
 #include <unordered_map>
@@ -13,6 +16,7 @@ namespace m365vault::sync {
 namespace {
 
 constexpr char kStagingDir[] = ".m365vault-staging";
+constexpr size_t kDownloadsPerContainer = 4;
 
 std::string JoinPath(const std::string& a, const std::string& b) {
   if (a.empty()) return b;
@@ -259,6 +263,11 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
     return a.depth != b.depth ? a.depth < b.depth : a.rel < b.rel;
   });
   std::set<std::string> failed;
+  struct Download {
+    std::string id, rel, path;
+    const ItemChange* change;
+  };
+  std::vector<Download> downloads;
   for (const auto& p : in) {
     NodeState& n = nodes[p.id];
     const std::string path = JoinPath(spec.root_path, p.rel);
@@ -281,42 +290,84 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
     }
     if (existed && n.etag == ch.etag) continue;  // only moved or renamed
     outcome.changed = true;
+    if (ch.inline_content) {
+      M365_RETURN_IF_ERROR(writer.PutFile(path, AsBytes(*ch.inline_content), ch.attrs).WithContext("writing " + path));
+      n.etag = ch.etag;
+      ++counters.items;
+      counters.bytes += ch.inline_content->size();
+      continue;
+    }
     if (ch.content_url.empty()) {
       M365_RETURN_IF_ERROR(writer.PutFile(path, {}, ch.attrs).WithContext("writing " + path));
       n.etag = ch.etag;
       continue;
     }
-    auto sink = writer.BeginFile(path, ch.attrs);
-    if (!sink.ok()) return sink.status().WithContext("writing " + path);
-    GraphError err;
-    uint64_t bytes = 0;
-    Status store_status;  // a failure of the store (fatal), not of Graph
-    auto dl = client.Download(
-        ch.content_url,
-        [&](std::string_view chunk) {
-          bytes += chunk.size();
-          Status s = (*sink)->Append(AsBytes(chunk));
-          if (!s.ok()) store_status = s;
-          return s;
-        },
-        spec.request, &err);
-    if (!store_status.ok()) return store_status.WithContext("writing " + path);
-    if (dl.ok()) {
-      auto size = (*sink)->Finish();
-      if (!size.ok()) return size.status().WithContext("writing " + path);
-    } else {
-      (*sink)->Abandon();
-      ++counters.items_failed;
-      failed.insert(p.id);
-      outcome.failures.push_back(
-          {JoinPath(spec.object, p.rel), err.MostSpecificCode(), dl.status().message(), HintFor(err)});
-      continue;
-    }
-    n.etag = ch.etag;
-    ++counters.items;
-    counters.bytes += bytes;
-    if (counters.on_progress) counters.on_progress();
+    downloads.push_back({p.id, p.rel, path, &ch});
   }
+
+  // 5. Downloads, up to kDownloadsPerContainer at once (each in its own
+  // FileSink on its own thread; the mailbox limiter caps requests at 4).
+  std::mutex mu;  // guards failed, outcome, store_status, nodes' etags
+  Status store_status;
+  std::atomic<size_t> next{0};
+  auto download_worker = [&] {
+    for (size_t i = next++; i < downloads.size(); i = next++) {
+      const Download& d = downloads[i];
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (!store_status.ok()) return;
+      }
+      auto sink = writer.BeginFile(d.path, d.change->attrs);
+      if (!sink.ok()) {
+        std::lock_guard<std::mutex> l(mu);
+        store_status = sink.status().WithContext("writing " + d.path);
+        return;
+      }
+      GraphError err;
+      uint64_t bytes = 0;
+      Status sink_status;  // a failure of the store (fatal), not of Graph
+      auto dl = client.Download(
+          d.change->content_url,
+          [&](std::string_view chunk) {
+            bytes += chunk.size();
+            Status st = (*sink)->Append(AsBytes(chunk));
+            if (!st.ok()) sink_status = st;
+            return st;
+          },
+          spec.request, &err);
+      Status finished;
+      if (sink_status.ok() && dl.ok()) {
+        auto size = (*sink)->Finish();
+        finished = size.status();
+      } else {
+        (*sink)->Abandon();
+      }
+      std::lock_guard<std::mutex> l(mu);
+      if (!sink_status.ok() || !finished.ok()) {
+        store_status = (!sink_status.ok() ? sink_status : finished).WithContext("writing " + d.path);
+        return;
+      }
+      if (!dl.ok()) {
+        ++counters.items_failed;
+        failed.insert(d.id);
+        outcome.failures.push_back(
+            {JoinPath(spec.object, d.rel), err.MostSpecificCode(), dl.status().message(), HintFor(err)});
+        continue;
+      }
+      nodes[d.id].etag = d.change->etag;
+      ++counters.items;
+      counters.bytes += bytes;
+      if (counters.on_progress) counters.on_progress();
+    }
+  };
+  {
+    const size_t n_threads = std::min<size_t>(kDownloadsPerContainer, downloads.size());
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < n_threads; ++t) pool.emplace_back(download_worker);
+    if (!downloads.empty()) download_worker();
+    for (auto& t : pool) t.join();
+  }
+  if (!store_status.ok()) return store_status;
   if (used_staging) {
     Status st = writer.Remove(staging);
     if (!st.ok() && !st.IsNotFound()) return st;
