@@ -49,8 +49,8 @@ RepositoryImpl::RepositoryImpl(std::unique_ptr<Storage> storage, format::TenantK
       tenant_(std::move(tenant)),
       chunker_(chunker),
       options_(std::move(options)),
-      tree_cache_(options_.cache_bytes / 4, TreeCharge),
-      chunk_cache_(options_.cache_bytes - options_.cache_bytes / 4, [](const Bytes& b) { return b.size() + 64; }),
+      tree_cache_(options_.cache_bytes / 2, TreeCharge),
+      chunk_cache_(options_.cache_bytes - options_.cache_bytes / 2, [](const Bytes& b) { return b.size() + 64; }),
       prefetch_pool_(nullptr) {}
 
 RepositoryImpl::~RepositoryImpl() { prefetch_pool_.reset(); }

@@ -84,7 +84,7 @@ measure source "$SRC" ""
 
 echo "measuring: m365vault"
 mkdir "$W/mnt-m365"; t=$(now)
-"$MOUNT" --foreground --cache-mb 256 "$W/key" "$W/mnt-m365" "$W/m365" 2>"$W/m365.log" & PIDS+=($!)
+"$MOUNT" --foreground --cache-mb 64 "$W/key" "$W/mnt-m365" "$W/m365" 2>"$W/m365.log" & PIDS+=($!)
 wait_ready "$W/mnt-m365/contoso/onedrive/$SNAP/alice"; R[m365vault,ready]=$(ms_since $t)
 measure m365vault "$W/mnt-m365/contoso/onedrive/$SNAP" "${PIDS[-1]}"
 

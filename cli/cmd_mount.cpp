@@ -15,6 +15,7 @@ struct MountCmdOptions {
   bool foreground = false;
   bool allow_other = false;
   bool debug = false;
+  size_t cache_mb = 64;
 };
 
 // Opens the vault and the tenants' repositories in Open(), which RunMount
@@ -83,6 +84,7 @@ int RunMountCmd(Context& ctx, const MountCmdOptions& o) {
   options.foreground = o.foreground;
   options.allow_other = o.allow_other;
   options.debug = o.debug;
+  options.cache_bytes = o.cache_mb << 20;
   VaultMountSource source(ctx.VaultDir(), std::move(passphrase).value(), o.tenant, options.cache_bytes);
   if (!o.foreground) ctx.err().flush();
   Status st = fs::RunMount(options, source);
@@ -107,6 +109,10 @@ void RegisterMountCommand(CLI::App& app, Context& ctx) {
   cmd->add_flag("--allow-other", mo->allow_other,
                 "Let other users see the mount (non-root needs user_allow_other in /etc/fuse.conf)");
   cmd->add_flag("--debug", mo->debug, "libfuse debug output");
+  cmd->add_option("--cache-mb", mo->cache_mb,
+                  "Memory for decoded trees and chunks, per tenant (the kernel's page cache holds file data)")
+      ->default_val(64)
+      ->check(CLI::Range(8, 65536));
   cmd->footer(R"(
 Layout: MOUNTPOINT/<tenant>/<type>/{latest -> <time>, <time>/<object>/...}
 (docs/fuse.md). Read-only; new snapshots appear without remounting. Without

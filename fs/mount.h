@@ -41,8 +41,9 @@ struct MountOptions {
   unsigned refresh_ms = 1000;
   // Informational: the decoded-chunk cache lives in the repositories
   // (RepositoryOptions::cache_bytes); the MountSource should open them with
-  // this value. Default 256 MiB.
-  size_t cache_bytes = 256u << 20;
+  // this value. Default 64 MiB: file pages live in the kernel's page cache
+  // (keep_cache), so this only has to hold trees and the read-ahead window.
+  size_t cache_bytes = 64u << 20;
 };
 
 // What the mount serves; implemented by the CLI (a vault) and by tests.
