@@ -1,6 +1,7 @@
 // sync/collectors.cpp: the exchange and onedrive object types.
 #include "sync/collectors.h"
 
+#include <algorithm>
 #include <deque>
 
 #include "sync/encoding.h"
@@ -98,6 +99,180 @@ class MessageTraits final : public ItemTraits {
   std::string user_path_;
 };
 
+
+// vCard 3.0 text value escaping (RFC 2426 / 6350) and 75-octet line folding.
+std::string VcardEscape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == ',' || c == ';') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c != '\r') {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void AddLine(std::string* out, const std::string& line) {
+  size_t pos = 0, limit = 75;
+  while (line.size() - pos > limit) {
+    size_t end = pos + limit;
+    while (end > pos && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;  // UTF-8 boundary
+    out->append(line, pos, end - pos);
+    *out += "\r\n ";
+    pos = end;
+    limit = 74;
+  }
+  out->append(line, pos, std::string::npos);
+  *out += "\r\n";
+}
+
+std::string ContactToVcard(const nlohmann::json& c) {
+  std::string v;
+  AddLine(&v, "BEGIN:VCARD");
+  AddLine(&v, "VERSION:3.0");
+  std::string fn = Str(c, "displayName");
+  if (fn.empty()) fn = (Str(c, "givenName") + " " + Str(c, "surname"));
+  AddLine(&v, "FN:" + VcardEscape(fn));
+  AddLine(&v, "N:" + VcardEscape(Str(c, "surname")) + ";" + VcardEscape(Str(c, "givenName")) + ";" +
+                  VcardEscape(Str(c, "middleName")) + ";" + VcardEscape(Str(c, "title")) + ";" +
+                  VcardEscape(Str(c, "generation")));
+  if (auto nick = Str(c, "nickName"); !nick.empty()) AddLine(&v, "NICKNAME:" + VcardEscape(nick));
+  if (auto org = Str(c, "companyName"); !org.empty() || !Str(c, "department").empty()) {
+    AddLine(&v, "ORG:" + VcardEscape(org) + ";" + VcardEscape(Str(c, "department")));
+  }
+  if (auto t = Str(c, "jobTitle"); !t.empty()) AddLine(&v, "TITLE:" + VcardEscape(t));
+  for (const auto& e : c.value("emailAddresses", nlohmann::json::array())) {
+    if (auto a = Str(e, "address"); !a.empty()) AddLine(&v, "EMAIL;TYPE=INTERNET:" + VcardEscape(a));
+  }
+  if (auto m = Str(c, "mobilePhone"); !m.empty()) AddLine(&v, "TEL;TYPE=CELL:" + VcardEscape(m));
+  for (const char* key : {"businessPhones", "homePhones"}) {
+    for (const auto& p : c.value(key, nlohmann::json::array())) {
+      if (p.is_string()) {
+        AddLine(&v, std::string("TEL;TYPE=") + (key[0] == 'b' ? "WORK" : "HOME") + ":" +
+                        VcardEscape(RepairUtf8(p.get<std::string>())));
+      }
+    }
+  }
+  for (const auto& [key, type] : {std::pair{"businessAddress", "WORK"}, {"homeAddress", "HOME"}, {"otherAddress", "OTHER"}}) {
+    auto a = c.find(key);
+    if (a == c.end() || !a->is_object() || a->empty()) continue;
+    AddLine(&v, std::string("ADR;TYPE=") + type + ":;;" + VcardEscape(Str(*a, "street")) + ";" +
+                    VcardEscape(Str(*a, "city")) + ";" + VcardEscape(Str(*a, "state")) + ";" +
+                    VcardEscape(Str(*a, "postalCode")) + ";" + VcardEscape(Str(*a, "countryOrRegion")));
+  }
+  if (auto b = Str(c, "birthday"); b.size() >= 10) AddLine(&v, "BDAY:" + b.substr(0, 10));
+  if (auto n = Str(c, "personalNotes"); !n.empty()) AddLine(&v, "NOTE:" + VcardEscape(n));
+  for (const auto& cat : c.value("categories", nlohmann::json::array())) {
+    if (cat.is_string()) AddLine(&v, "CATEGORIES:" + VcardEscape(RepairUtf8(cat.get<std::string>())));
+  }
+  AddLine(&v, "UID:" + VcardEscape(Str(c, "id")));
+  if (auto r = Str(c, "lastModifiedDateTime"); !r.empty()) AddLine(&v, "REV:" + r);
+  AddLine(&v, "END:VCARD");
+  return v;
+}
+
+class ContactTraits final : public ItemTraits {
+ public:
+  ItemChange Parse(const nlohmann::json& ct) const override {
+    ItemChange c;
+    c.id = Str(ct, "id");
+    if (ct.contains("@removed")) {
+      c.kind = ItemChange::Kind::kRemove;
+      return c;
+    }
+    c.kind = ItemChange::Kind::kUpsert;
+    std::string name = Str(ct, "displayName");
+    if (name.empty()) {
+      for (const auto& e : ct.value("emailAddresses", nlohmann::json::array())) {
+        if (name.empty()) name = Str(e, "address");
+      }
+    }
+    c.stem = name.empty() ? "(no name)" : name;
+    c.ext = ".vcf";
+    c.always_suffix = true;
+    c.etag = Str(ct, "@odata.etag");
+    if (c.etag.empty()) c.etag = Str(ct, "changeKey") + Str(ct, "lastModifiedDateTime");
+    c.inline_content = ContactToVcard(ct);
+    c.attrs.mtime_ns = ParseGraphTime(Str(ct, "lastModifiedDateTime"));
+    c.attrs.metadata["m365.id"] = c.id;
+    c.attrs.metadata["m365.etag"] = c.etag;
+    return c;
+  }
+};
+
+class ContactFolderTraits final : public ItemTraits {
+ public:
+  ItemChange Parse(const nlohmann::json& f) const override {
+    ItemChange c;
+    c.id = Str(f, "id");
+    c.kind = ItemChange::Kind::kUpsert;
+    c.folder = true;
+    c.parent = Str(f, "parentFolderId");
+    c.stem = Str(f, "displayName");
+    c.attrs.metadata["m365.id"] = c.id;
+    return c;
+  }
+};
+
+// Lists a folder tree breadth-first into one full round: `first_url`, then
+// `child_url(id)` for folders with children (always when
+// childFolderCount is absent). `root_parent` receives the parent id of the
+// top-level folders (the container root). Search folders are skipped by the
+// traits (kIgnore).
+Status ListFolderTree(CollectorContext& ctx, const std::string& first_url,
+                      const std::function<std::string(const std::string&)>& child_url, const ItemTraits& traits,
+                      const RequestOptions& request, Round* tree, std::string* root_parent, GraphError* err) {
+  tree->full = true;
+  std::deque<std::string> queue = {first_url};
+  bool first = true;
+  while (!queue.empty()) {
+    const std::string url = queue.front();
+    queue.pop_front();
+    auto paged = ctx.client.ForEachPage(
+        url, request,
+        [&](const nlohmann::json& page) -> Status {
+          ++ctx.counters.requests;
+          for (const auto& f : page.value("value", nlohmann::json::array())) {
+            ItemChange c = traits.Parse(f);
+            if (c.id.empty() || c.kind == ItemChange::Kind::kIgnore) continue;
+            if (first) *root_parent = c.parent;
+            if (!f.contains("childFolderCount") || f.value("childFolderCount", 0) > 0) queue.push_back(child_url(c.id));
+            tree->changes[c.id] = std::move(c);
+          }
+          return Status::OK();
+        },
+        err);
+    if (!paged.ok()) return paged.status();
+    first = false;
+  }
+  return Status::OK();
+}
+
+// Syncs the containers of `specs` (key -> spec) in `state`; failures are
+// reported. Returns false if any failed.
+Result<bool> SyncContainers(CollectorContext& ctx, SyncStateStore::Object& state,
+                            const std::vector<ContainerSpec>& specs, const ItemTraits& traits) {
+  bool ok = true;
+  for (const auto& spec : specs) {
+    ContainerState& cs = ctx.state.GetContainer(state, spec.key);
+    ContainerResult r = SyncContainer(ctx.client, ctx.writer, spec, traits, cs, ctx.counters);
+    if (!r.status.ok()) {
+      if (r.store_failure) return r.status;
+      ctx.report(ObjectFailure(spec.root_path, r.status, r.error));
+      ok = false;
+      continue;
+    }
+    for (const auto& f : r.outcome.failures) ctx.report(f);
+    if (!r.outcome.failures.empty()) ok = false;
+  }
+  return ok;
+}
+
+
 constexpr char kMessageSelect[] =
     "$select=id,subject,receivedDateTime,lastModifiedDateTime,from,webLink,changeKey,parentFolderId,"
     "internetMessageId";
@@ -190,8 +365,59 @@ class ExchangeCollector final : public Collector {
       for (const auto& f : r.outcome.failures) ctx.report(f);
       if (!r.outcome.failures.empty()) partial = true;
     }
+    // 3. Contacts: <upn>/Contacts (the default folder) and its subfolders.
+    M365_ASSIGN_OR_RETURN(bool contacts_ok, BackupContacts(ctx, user, *state, &keep));
+    if (!contacts_ok) partial = true;
     SyncStateStore::RetainContainers(*state, keep);
     return partial ? ObjectOutcome::kPartial : ObjectOutcome::kDone;
+  }
+
+ private:
+  static Result<bool> BackupContacts(CollectorContext& ctx, const UserInfo& user, SyncStateStore::Object& state,
+                                     std::vector<std::string>* keep) {
+    const std::string root = UserDirName(user) + "/Contacts";
+    const RequestOptions request = MailboxRequest(user);
+    Round tree;
+    std::string default_id;
+    GraphError err;
+    ContactFolderTraits folder_traits;
+    Status listed = ListFolderTree(
+        ctx, UserPath(user) + "/contactFolders?$top=100",
+        [&](const std::string& id) {
+          return UserPath(user) + "/contactFolders/" + EncodePathSegment(id) + "/childFolders?$top=100";
+        },
+        folder_traits, request, &tree, &default_id, &err);
+    // The folder tree and containers of a failed listing keep their state.
+    for (const auto& [key, e] : state.containers) {
+      if (key.rfind("contact", 0) == 0) keep->push_back(key);
+    }
+    if (!listed.ok()) {
+      ctx.report(ObjectFailure(root, listed, err));
+      return false;
+    }
+    M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, root));
+    ContainerState& folders = ctx.state.GetContainer(state, "contact-folders");
+    M365_RETURN_IF_ERROR(EnsureNodes(folders));
+    if (!default_id.empty()) folders.root_id = default_id;
+    ContainerSpec tree_spec{"contact-folders", root, "", request, root};
+    M365_ASSIGN_OR_RETURN(ApplyOutcome applied,
+                          ApplyRound(ctx.client, ctx.writer, tree_spec, std::move(tree), folders, ctx.counters));
+    (void)applied;
+    std::vector<ContainerSpec> specs;
+    specs.push_back({"contacts:default", root, UserPath(user) + "/contacts/delta", request, root});
+    for (const auto& [fid, node] : folders.nodes) {
+      auto rel = NodePath(folders, fid);
+      if (!rel) continue;
+      const std::string path = root + "/" + *rel;
+      specs.push_back({"contacts:" + fid, path,
+                       UserPath(user) + "/contactFolders/" + EncodePathSegment(fid) + "/contacts/delta", request, path});
+    }
+    keep->erase(std::remove_if(keep->begin(), keep->end(), [](const std::string& k) { return k.rfind("contact", 0) == 0; }),
+                keep->end());
+    keep->push_back("contact-folders");
+    for (const auto& s : specs) keep->push_back(s.key);
+    ContactTraits traits;
+    return SyncContainers(ctx, state, specs, traits);
   }
 };
 

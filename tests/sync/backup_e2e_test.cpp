@@ -162,7 +162,7 @@ struct Truth {
 
 Truth GetTruth(Control& control) {
   Truth t;
-  t.items = control.Call("GET", "/control/truth?kinds=users,mail,drive&format=json")["items"];
+  t.items = control.Call("GET", "/control/truth?kinds=users,mail,contacts,drive&format=json")["items"];
   for (const auto& it : t.items) {
     if (it["type"] == "user") t.users[it["userPrincipalName"]] = it;
   }
@@ -174,7 +174,7 @@ void CompareExchange(Repository& repo, const std::string& snapshot_id, const Tru
   auto info = repo.LoadSnapshot(snapshot_id);
   REQUIRE(info.ok());
   SnapshotReader reader(repo, *info);
-  size_t messages = 0;
+  size_t messages = 0, contacts_seen = 0;
   for (const auto& [upn, user] : truth.users) {
     const std::string uid = user["id"];
     const std::string root = SafeName(upn) + "/Mail";
@@ -213,8 +213,44 @@ void CompareExchange(Repository& repo, const std::string& snapshot_id, const Tru
       }
     }
     CHECK(seen.size() == expected);  // nothing extra (deleted / moved-away items gone)
+
+    // Contacts: <upn>/Contacts holds the default folder's contacts and the
+    // other contact folders.
+    std::map<std::string, Seen> contacts;
+    Walk(reader, SafeName(upn) + "/Contacts", "", false, &contacts);
+    std::string default_folder;
+    size_t expected_contacts = 0;
+    for (const auto& it : truth.items) {
+      if (it["type"] == "contact_folder" && it["user"] == user["id"] && it.value("default", false)) {
+        default_folder = it["id"];
+      }
+    }
+    for (const auto& it : truth.items) {
+      if (it.value("user", json()) != user["id"]) continue;
+      if (it["type"] == "contact_folder" && !it.value("default", false)) {
+        REQUIRE(contacts.count(it["id"]));
+        ++expected_contacts;
+      } else if (it["type"] == "contact") {
+        const std::string id = it["immutableId"];
+        INFO("contact " << it["displayName"].dump());
+        REQUIRE(contacts.count(id));
+        const std::string folder = it["folderId"];
+        CHECK(contacts[id].parent_id == (folder == default_folder ? "" : folder));
+        auto e = reader.Lookup(contacts[id].path);
+        REQUIRE(e.ok());
+        auto data = reader.ReadAll(*e);
+        REQUIRE(data.ok());
+        const std::string vcf(AsString(*data));
+        CHECK(vcf.rfind("BEGIN:VCARD\r\nVERSION:3.0\r\n", 0) == 0);
+        CHECK(vcf.find("UID:" + id) != std::string::npos);
+        ++expected_contacts;
+        ++contacts_seen;
+      }
+    }
+    CHECK(contacts.size() == expected_contacts);
   }
   CHECK(messages > 20);
+  CHECK(contacts_seen > 0);
 }
 
 void CompareOneDrive(Repository& repo, const std::string& snapshot_id, const Truth& truth) {
@@ -358,6 +394,9 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
       {{"op", "move_mail"}, {"user", user0}, {"folder", "inbox"}, {"count", 2}, {"offset", 1}, {"to", "archive"}},
       {{"op", "delete_mail"}, {"user", user0}, {"folder", "sentitems"}, {"count", 1}},
       {{"op", "rename_folder"}, {"user", user0}, {"folder", "Inbox/Projects"}, {"name", "Projects (renamed)"}},
+      {{"op", "new_contact"}, {"user", user0}, {"folder", 1}, {"count", 2}},
+      {{"op", "edit_contact"}, {"user", user0}, {"folder", 0}, {"count", 1}},
+      {{"op", "delete_contact"}, {"user", user0}, {"folder", 0}, {"count", 1}},
       {{"op", "new_drive_folder"}, {"user", user0}, {"name", "Fresh folder"}},
       {{"op", "new_file"}, {"user", user0}, {"path", "Fresh folder/new file.txt"}, {"size", 5000}},
       {{"op", "edit_file"}, {"user", user0}, {"path", edit_path}, {"size", 7777}},
