@@ -1,0 +1,158 @@
+// backend/vault_profiles.h
+//
+// Scan profiles and backup schedules: what the daemon protects and when.
+//
+// A tenant's ScanProfile names the object types to protect, the daily
+// discovery time (UTC) and a mode:
+//   express   every discovered object of those types;
+//   advanced  ordered include/exclude rules per type; the first rule whose
+//             pattern matches an object decides (include: protected, in the
+//             rule's named container; exclude: unprotected); an object no
+//             rule matches is unprotected. At least one rule per type.
+// A Schedule is up to four backup times a day (UTC, HH:MM) per object type.
+//
+// A tenant without a stored profile has the default express profile with
+// every supported type (so `tenant add` gives protection without extra
+// steps); a type without a stored schedule has kDefaultScheduleTimes.
+//
+// Storage: ProfileStore keeps them in vault.db, in its own tables
+// (scan_profiles, backup_schedules, discovery_results) created with
+// CREATE TABLE IF NOT EXISTS on its own connection, so the vault's schema
+// version is untouched and older programs still open the vault. Every change
+// writes an audit row in the same transaction.
+//
+// Thread safety: the pure functions are thread-safe; a ProfileStore is safe
+// to use from several threads (one connection behind a mutex).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backend/clock.h"
+#include "backend/status.h"
+#include "backend/vault.h"
+
+namespace m365vault {
+
+class VaultDb;
+
+enum class ProfileMode { kExpress, kAdvanced };
+const char* ProfileModeName(ProfileMode mode);  // "express", "advanced"
+
+// What a rule's pattern is matched against.
+enum class RuleField { kUser, kMailbox, kGroup, kSite };
+const char* RuleFieldName(RuleField field);  // "user", "mailbox", "group", "site"
+
+struct ProfileRule {
+  std::string type;  // object type the rule applies to ("exchange", "onedrive")
+  bool include = true;
+  RuleField field = RuleField::kUser;
+  std::string pattern;    // case-insensitive; '*' any run, '?' one character
+  std::string container;  // include rules: the named container ("" = "default")
+};
+
+struct ScanProfile {
+  std::string tenant;
+  std::vector<std::string> types;  // sorted, unique
+  int discovery_minute = 120;      // minute of the UTC day (default 02:00)
+  ProfileMode mode = ProfileMode::kExpress;
+  std::vector<ProfileRule> rules;  // advanced mode, in evaluation order
+  bool stored = false;             // false: the lazily-created default
+};
+
+// "TYPE:include|exclude:user|mailbox|group|site:PATTERN[=>CONTAINER]", e.g.
+// "exchange:include:user:*@contoso.com=>sales" or
+// "onedrive:exclude:site:https://contoso-my.sharepoint.com/personal/ceo_*".
+// InvalidArgument on a malformed rule (an exclude rule takes no container).
+Result<ProfileRule> ParseRule(std::string_view text);
+std::string FormatRule(const ProfileRule& rule);  // the inverse of ParseRule
+
+// InvalidArgument on an unknown type (not in `supported`), a bad discovery
+// time, a rule for a type outside the profile, or advanced mode without at
+// least one rule per type.
+Status ValidateProfile(const ScanProfile& profile, const std::vector<std::string>& supported);
+
+// Case-insensitive glob: '*' matches any run (also empty), '?' one character.
+bool WildcardMatch(std::string_view pattern, std::string_view text);
+
+// One discovered object, as far as the rules can see it.
+struct ProfileObject {
+  std::string upn;                  // user / mailbox
+  std::vector<std::string> groups;  // group names or ids (may be unknown: empty)
+  std::string site_url;             // SharePoint / OneDrive URL, if known
+};
+
+struct RuleDecision {
+  bool protect = false;
+  int rule = -1;  // index in profile.rules of the deciding rule; -1: none (express, or no match)
+  std::string container;  // where a protected object goes ("default" in express mode)
+};
+
+// The pure rule evaluation for one object of one type. REQUIRES: the profile
+// is valid. A type outside the profile is never protected.
+RuleDecision EvaluateProfile(const ScanProfile& profile, const std::string& type, const ProfileObject& object);
+
+// "06:00,12:00" -> {360, 720}: sorted minutes of the UTC day. InvalidArgument
+// for a bad time, a duplicate, no time at all or more than kMaxScheduleTimes.
+inline constexpr size_t kMaxScheduleTimes = 4;
+Result<std::vector<int>> ParseScheduleTimes(std::string_view text);
+std::string FormatMinute(int minute);  // 360 -> "06:00"
+std::string FormatScheduleTimes(const std::vector<int>& minutes);
+inline const std::vector<int> kDefaultScheduleTimes = {0, 6 * 60, 12 * 60, 18 * 60};
+
+struct Schedule {
+  std::string tenant;
+  std::string type;
+  std::vector<int> minutes;  // sorted minutes of the UTC day, 1..4 of them
+  bool stored = false;       // false: kDefaultScheduleTimes
+};
+
+// What the last discovery found for one type (per tenant).
+struct DiscoveryResult {
+  std::string tenant;
+  std::string type;
+  int64_t time_ns = 0;
+  uint64_t discovered = 0;  // objects that have this type of data
+  uint64_t protected_ = 0;  // of which the profile protects
+};
+
+class ProfileStore {
+ public:
+  // Opens the profile tables of the vault (creating them). The vault must
+  // be open (its passphrase checked). `clock` must outlive the store.
+  static Result<std::unique_ptr<ProfileStore>> Open(Vault& vault, Clock& clock);
+  ~ProfileStore();
+  ProfileStore(const ProfileStore&) = delete;
+  ProfileStore& operator=(const ProfileStore&) = delete;
+
+  // The stored profile, else the default express profile with `supported`.
+  // NotFound if the tenant is unknown.
+  Result<ScanProfile> GetProfile(const std::string& tenant, const std::vector<std::string>& supported);
+  // Validates and stores (replacing) the profile. NotFound if the tenant is unknown.
+  Status SetProfile(const ScanProfile& profile, const std::vector<std::string>& supported);
+
+  // The stored schedule of a type, else kDefaultScheduleTimes.
+  Result<Schedule> GetSchedule(const std::string& tenant, const std::string& type);
+  // Stores the schedule. InvalidArgument on 0 or more than 4 times.
+  Status SetSchedule(const Schedule& schedule);
+
+  Status SaveDiscovery(const DiscoveryResult& result);
+  // std::nullopt when no discovery ran yet.
+  Result<std::optional<DiscoveryResult>> GetDiscovery(const std::string& tenant, const std::string& type);
+
+ private:
+  ProfileStore(Vault& vault, std::unique_ptr<VaultDb> db, Clock& clock);
+  Status EnsureTenant(const std::string& tenant);
+  int64_t NowNs();
+
+  Vault& vault_;
+  std::unique_ptr<VaultDb> db_;
+  Clock& clock_;
+};
+
+}  // namespace m365vault
