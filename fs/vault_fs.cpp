@@ -223,7 +223,9 @@ struct stat VaultFs::Attr(const Node& node, Ino ino) {
     case NodeKind::kSnapshot:
     case NodeKind::kEntry: {
       const TreeEntry& e = *node.entry;
-      time_ns = e.mtime_ns;
+      // Graph gives some containers (mail folders) no time: show the
+      // snapshot's rather than 1970.
+      time_ns = e.mtime_ns != 0 ? e.mtime_ns : node.snapshot->info.time_ns;
       switch (e.kind) {
         case EntryKind::kDirectory:
           st.st_mode = S_IFDIR | 0555;
