@@ -1,0 +1,341 @@
+// tests/sync/scheduler_test.cpp: the pure scheduler, the warning thresholds
+// and the daemon's scheduling passes, all on a ManualClock (nothing sleeps).
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "backend/vault_profiles.h"
+#include "sync/daemon.h"
+#include "sync/scheduler.h"
+#include "sync/warnings.h"
+
+namespace m365vault::sync {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+
+// 2027-01-15T00:00:00Z (a day boundary: 1800000000 s is not one).
+const TimePoint kMidnight = TimePoint(std::chrono::seconds(1800000000 / 86400 * 86400 + 86400));
+
+TEST_CASE("scheduler: four runs a day at the right times", "[sync][scheduler]") {
+  ManualClock clock(kMidnight - minutes(1));
+  const std::vector<int> four = {0, 360, 720, 1080};
+  std::optional<TimePoint> last = kMidnight - hours(6);  // yesterday's 18:00 run
+  std::vector<TimePoint> runs;
+  // Step minute by minute over two days; run whenever due.
+  for (int i = 0; i < 2 * 24 * 60; ++i) {
+    if (IsDue(four, last, clock.Now())) {
+      last = clock.Now();
+      runs.push_back(clock.Now());
+    }
+    clock.Advance(minutes(1));
+  }
+  REQUIRE(runs.size() == 8);
+  for (size_t i = 0; i < runs.size(); ++i) CHECK(runs[i] == kMidnight + hours(6) * static_cast<int>(i));
+  CHECK(*NextSlot(four, kMidnight + minutes(1)) == kMidnight + hours(6));
+  CHECK(*NextSlot(four, kMidnight + hours(19)) == kMidnight + hours(24));
+  CHECK(*LatestSlot(four, kMidnight + hours(5)) == kMidnight);
+  CHECK(*LatestSlot({720}, kMidnight + hours(5)) == kMidnight - hours(12));  // yesterday's noon
+  CHECK_FALSE(LatestSlot({}, kMidnight).has_value());
+}
+
+TEST_CASE("scheduler: a missed run is caught up once, never a backlog", "[sync][scheduler]") {
+  const std::vector<int> four = {0, 360, 720, 1080};
+  // Last run at 06:00; the daemon was down until 20:30 (missed 12:00 and 18:00).
+  std::optional<TimePoint> last = kMidnight + hours(6);
+  TimePoint now = kMidnight + hours(20) + minutes(30);
+  CHECK(IsDue(four, last, now));
+  last = now;  // the catch-up run
+  for (TimePoint t = now; t < kMidnight + hours(24); t += minutes(1)) CHECK_FALSE(IsDue(four, last, t));
+  CHECK(IsDue(four, last, kMidnight + hours(24)));
+  // Never run: due at once (first protection), then not again until the next slot.
+  CHECK(IsDue(four, std::nullopt, now));
+  // A manual run after the slot satisfies it.
+  CHECK_FALSE(IsDue(four, kMidnight + hours(18) + minutes(5), now));
+  // A run that started just before the slot does not.
+  CHECK(IsDue(four, kMidnight + hours(18) - minutes(1), now));
+}
+
+TEST_CASE("scheduler: entries already running are not due", "[sync][scheduler]") {
+  std::vector<ScheduleEntry> e = {{"a", "exchange", {0}, std::nullopt, false},
+                                  {"a", "onedrive", {0}, std::nullopt, true},
+                                  {"b", "exchange", {0}, kMidnight + minutes(1), false}};
+  auto due = DueEntries(e, kMidnight + hours(1));
+  REQUIRE(due.size() == 1);
+  CHECK(due[0]->type == "exchange");
+  CHECK(due[0]->tenant == "a");
+}
+
+JobRecord Job(JobStatus status, uint64_t objects, uint64_t objects_failed, uint64_t items) {
+  JobRecord j;
+  j.id = 7;
+  j.tenant = "contoso";
+  j.object_type = "exchange";
+  j.status = status;
+  j.counts.objects_total = objects;
+  j.counts.objects_failed = objects_failed;
+  j.counts.items = items;
+  return j;
+}
+
+std::set<WarningKind> Kinds(const std::vector<Warning>& w) {
+  std::set<WarningKind> k;
+  for (const auto& x : w) k.insert(x.kind);
+  return k;
+}
+
+TEST_CASE("warnings fire exactly at the thresholds", "[sync][warnings]") {
+  const JobRecord ok = Job(JobStatus::kSucceeded, 100, 0, 1000);
+  CHECK(EvaluateWarnings(ok, {{100, 0}, {100, 0}, {1000, 0}}).empty());
+  // Content: 10% is not more than 10%; 10.1% is.
+  CHECK(EvaluateWarnings(ok, {{100, 0}, {100, 0}, {1000, 100}}).empty());
+  CHECK(Kinds(EvaluateWarnings(ok, {{100, 0}, {100, 0}, {1000, 101}})) == std::set{WarningKind::kContentFailures});
+  // Containers: 5% is not more than 5%; 6/100 is.
+  CHECK(EvaluateWarnings(ok, {{100, 0}, {100, 5}, {1000, 0}}).empty());
+  CHECK(Kinds(EvaluateWarnings(ok, {{100, 0}, {100, 6}, {1000, 0}})) == std::set{WarningKind::kContainerFailures});
+  CHECK(Kinds(EvaluateWarnings(ok, {{1000, 0}, {1000, 51}, {1000, 0}})) ==
+        std::set{WarningKind::kContainerFailures});
+  // Top level: any failure.
+  CHECK(Kinds(EvaluateWarnings(ok, {{100, 1}, {100, 0}, {1000, 0}})) == std::set{WarningKind::kTopFailures});
+  // The job itself.
+  auto failed = EvaluateWarnings(Job(JobStatus::kFailed, 0, 0, 0), {});
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].kind == WarningKind::kLastBackupFailed);
+  CHECK(Kinds(EvaluateWarnings(Job(JobStatus::kInterrupted, 0, 0, 0), {})) ==
+        std::set{WarningKind::kLastBackupFailed});
+  CHECK(EvaluateWarnings(Job(JobStatus::kPartial, 0, 0, 0), {}).empty());
+  CHECK(std::string(WarningKindName(WarningKind::kContentFailures)) == "content_failures");
+}
+
+TEST_CASE("job events are classified by the depth of their object path", "[sync][warnings]") {
+  JobRecord j = Job(JobStatus::kPartial, 10, 1, 90);
+  std::vector<JobEvent> events = {{7, 0, "alice@x", "", "r", ""},
+                                  {7, 0, "bob@x/Mail", "", "r", ""},
+                                  {7, 0, "carol@x/Mail/Inbox/m1", "", "r", ""},
+                                  {7, 0, "carol@x/Mail/Inbox/m2", "", "r", ""},
+                                  {7, 0, "carol@x/Mail/Inbox/m2", "", "again", ""}};
+  JobLevels l = ClassifyJob(j, events);
+  CHECK(l.top.total == 10);
+  CHECK(l.top.failed == 1);
+  CHECK(l.container.failed == 1);
+  CHECK(l.container.total == 10);
+  CHECK(l.content.failed == 2);
+  CHECK(l.content.total == 92);
+  CHECK(Kinds(EvaluateWarnings(j, l)) == std::set{WarningKind::kTopFailures, WarningKind::kContainerFailures});
+}
+
+// --- the daemon's scheduling passes, with fake runs ---
+
+struct DaemonFixture {
+  std::string dir;
+  ManualClock clock{kMidnight + hours(1)};
+  std::unique_ptr<Vault> vault;
+  std::unique_ptr<ProfileStore> store;
+  std::unique_ptr<DaemonLog> log;
+  std::mutex mu;
+  std::vector<std::string> ran;
+
+  DaemonFixture() {
+    REQUIRE(crypto::InitCrypto());
+    static std::atomic<int> n{0};
+    dir = (std::filesystem::temp_directory_path() /
+           ("m365vault-daemon-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++)))
+              .string();
+    std::filesystem::remove_all(dir);
+    VaultOptions vo;
+    vo.pwhash = crypto::PwhashParams::ForTests();
+    vo.clock = &clock;
+    auto v = Vault::Create(dir, "pw", vo);
+    REQUIRE(v.ok());
+    vault = std::move(v).value();
+    for (const char* name : {"contoso", "fabrikam"}) {
+      TenantConfig c;
+      c.name = name;
+      c.tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+      c.client_id = "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40";
+      c.credential = "secret-value";
+      REQUIRE(vault->AddTenant(c).ok());
+    }
+    auto s = ProfileStore::Open(*vault, clock);
+    REQUIRE(s.ok());
+    store = std::move(s).value();
+    DaemonLogOptions lo;
+    lo.level = LogLevel::kError;
+    lo.clock = &clock;
+    auto l = DaemonLog::Open(lo);
+    REQUIRE(l.ok());
+    log = std::move(l).value();
+  }
+  ~DaemonFixture() {
+    store.reset();
+    vault.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  // Fake runs that record a finished job, like RunBackup / RunDiscovery do.
+  DaemonOptions Options(int max_parallel) {
+    DaemonOptions o;
+    o.max_parallel = max_parallel;
+    o.clock = &clock;
+    o.log = log.get();
+    o.backup = [this](const std::string& tenant, const std::string& type) -> Result<RunResult> {
+      M365_ASSIGN_OR_RETURN(int64_t id, vault->StartJob(tenant, "backup", type));
+      M365_RETURN_IF_ERROR(vault->FinishJob(id, JobStatus::kSucceeded, {}, "", ""));
+      std::lock_guard<std::mutex> l(mu);
+      ran.push_back(tenant + "/" + type);
+      RunResult r;
+      r.job_id = id;
+      r.status = JobStatus::kSucceeded;
+      return r;
+    };
+    o.discover = [this](const std::string& tenant) -> Status {
+      M365_ASSIGN_OR_RETURN(int64_t id, vault->StartJob(tenant, "discovery", ""));
+      M365_RETURN_IF_ERROR(vault->FinishJob(id, JobStatus::kSucceeded, {}, "", ""));
+      std::lock_guard<std::mutex> l(mu);
+      ran.push_back(tenant + "/discovery");
+      return Status::OK();
+    };
+    return o;
+  }
+};
+
+TEST_CASE("daemon: first pass protects every tenant, then only at slots; missed slots once", "[sync][daemon]") {
+  DaemonFixture f;
+  REQUIRE(f.store->SetSchedule({"contoso", "exchange", {360, 1080}, true}).ok());
+  Daemon d(*f.vault, *f.store, f.Options(/*max_parallel=*/16));
+  auto started = d.Tick();
+  REQUIRE(started.ok());
+  d.WaitIdle();
+  // 2 tenants x (discovery + exchange + onedrive).
+  CHECK(started->size() == 6);
+  CHECK(f.ran.size() == 6);
+  started = d.Tick();
+  d.WaitIdle();
+  CHECK(started->empty());
+
+  // 02:00: the daily discoveries (default discovery time) and nothing else.
+  f.clock.Advance(hours(1));
+  started = d.Tick();
+  d.WaitIdle();
+  CHECK(std::set<std::string>(started->begin(), started->end()) ==
+        std::set<std::string>{"contoso/discovery", "fabrikam/discovery"});
+  // 06:00: contoso's exchange (06:00,18:00) and the default schedules (00,06,12,18).
+  f.clock.Advance(hours(4));
+  started = d.Tick();
+  d.WaitIdle();
+  CHECK(std::set<std::string>(started->begin(), started->end()) ==
+        std::set<std::string>{"contoso/exchange", "contoso/onedrive", "fabrikam/exchange", "fabrikam/onedrive"});
+  // 12:00: the default schedules only.
+  f.clock.Advance(hours(6));
+  started = d.Tick();
+  d.WaitIdle();
+  CHECK(std::set<std::string>(started->begin(), started->end()) ==
+        std::set<std::string>{"contoso/onedrive", "fabrikam/exchange", "fabrikam/onedrive"});
+  // Down for two days: one catch-up run per entry, discovery included.
+  f.clock.Advance(hours(48));
+  started = d.Tick();
+  d.WaitIdle();
+  CHECK(started->size() == 6);
+  started = d.Tick();
+  d.WaitIdle();
+  CHECK(started->empty());
+}
+
+TEST_CASE("daemon: the parallel limit holds and a running entry is not started twice", "[sync][daemon]") {
+  DaemonFixture f;
+  std::atomic<bool> release{false};
+  std::atomic<int> concurrent{0}, peak{0};
+  DaemonOptions o = f.Options(2);
+  auto inner = o.backup;
+  o.backup = [&](const std::string& tenant, const std::string& type) {
+    int now = ++concurrent;
+    int p = peak.load();
+    while (now > p && !peak.compare_exchange_weak(p, now)) {
+    }
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    --concurrent;
+    return inner(tenant, type);
+  };
+  o.discover = [&](const std::string&) {
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return Status::OK();
+  };
+  Daemon d(*f.vault, *f.store, o);
+  auto first = d.Tick();
+  REQUIRE(first.ok());
+  CHECK(first->size() == 2);
+  CHECK(d.Running() == 2);
+  // Still blocked: nothing more starts, and the running entries are not repeated.
+  auto second = d.Tick();
+  CHECK(second->empty());
+  release = true;
+  d.WaitIdle();
+  CHECK(peak.load() <= 2);
+  // The rest follows within the limit.
+  auto third = d.Tick();
+  CHECK(third->size() == 2);
+  for (const auto& k : *third) CHECK(std::find(first->begin(), first->end(), k) == first->end());
+  d.WaitIdle();
+}
+
+TEST_CASE("daemon: a run that cannot start is retried at the next slot, not every pass", "[sync][daemon]") {
+  DaemonFixture f;
+  DaemonOptions o = f.Options(16);
+  std::atomic<int> attempts{0};
+  o.backup = [&](const std::string&, const std::string&) -> Result<RunResult> {
+    ++attempts;
+    return Status::Busy("repository locked");
+  };
+  Daemon d(*f.vault, *f.store, o);
+  (void)d.Tick();
+  d.WaitIdle();
+  CHECK(attempts == 4);
+  f.clock.Advance(minutes(30));
+  (void)d.Tick();
+  d.WaitIdle();
+  CHECK(attempts == 4);
+  f.clock.Advance(hours(5));  // 06:30: past the 06:00 slot
+  (void)d.Tick();
+  d.WaitIdle();
+  CHECK(attempts == 8);
+}
+
+TEST_CASE("daemon lock: one daemon per vault", "[sync][daemon]") {
+  DaemonFixture f;
+  auto first = DaemonLock::Acquire(f.dir);
+  REQUIRE(first.ok());
+  // flock is per open file description: a second open in this process conflicts too.
+  auto second = DaemonLock::Acquire(f.dir);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().message().find("another daemon (pid " + std::to_string(::getpid()) + ")") !=
+        std::string::npos);
+  first->reset();
+  CHECK(DaemonLock::Acquire(f.dir).ok());
+}
+
+TEST_CASE("daemon log rotates by size", "[sync][daemon]") {
+  DaemonFixture f;
+  DaemonLogOptions lo;
+  lo.file = f.dir + "/d.log";
+  lo.max_bytes = 200;
+  lo.keep = 2;
+  lo.clock = &f.clock;
+  auto log = DaemonLog::Open(lo);
+  REQUIRE(log.ok());
+  for (int i = 0; i < 20; ++i) (*log)->Info("line number " + std::to_string(i) + " of the test log");
+  (*log)->Debug("not shown");
+  CHECK(std::filesystem::file_size(lo.file) <= 200);
+  CHECK(std::filesystem::exists(lo.file + ".1"));
+  CHECK(std::filesystem::exists(lo.file + ".2"));
+  CHECK_FALSE(std::filesystem::exists(lo.file + ".3"));
+  CHECK(ParseLogLevel("warn").ok());
+  CHECK_FALSE(ParseLogLevel("loud").ok());
+}
+
+}  // namespace
+}  // namespace m365vault::sync
