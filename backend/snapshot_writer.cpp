@@ -86,6 +86,13 @@ class FileSinkImpl final : public FileSink {
   bool done_ = false;
 };
 
+// A finished file whose last chunks may still be in the pool.
+struct PendingFile {
+  std::vector<std::string> parts;
+  TreeEntry entry;  // chunks_ so far; the rest come from `inflight`
+  std::deque<std::future<Result<ChunkRef>>> inflight;
+};
+
 class SnapshotWriterImpl final : public SnapshotWriter {
  public:
   SnapshotWriterImpl(Repository& repo, const SnapshotInfo* parent)
@@ -109,6 +116,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   }
 
   Status MakeDirectory(std::string_view path, const EntryAttributes& attrs) override {
+    M365_RETURN_IF_ERROR(DrainPending());
     M365_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitPath(path));
     std::lock_guard<std::mutex> l(mu_);
     M365_ASSIGN_OR_RETURN(DirNode * dir, Walk(parts, parts.size(), true));
@@ -123,6 +131,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   }
 
   Status Remove(std::string_view path) override {
+    M365_RETURN_IF_ERROR(DrainPending());
     M365_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitPath(path));
     std::lock_guard<std::mutex> l(mu_);
     auto parent = Walk(parts, parts.size() - 1, false);
@@ -138,6 +147,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   }
 
   Status Rename(std::string_view from, std::string_view to) override {
+    M365_RETURN_IF_ERROR(DrainPending());
     M365_ASSIGN_OR_RETURN(std::vector<std::string> src, SplitPath(from));
     M365_ASSIGN_OR_RETURN(std::vector<std::string> dst, SplitPath(to));
     if (dst.size() > src.size() && std::equal(src.begin(), src.end(), dst.begin())) {
@@ -165,6 +175,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
 
   Result<std::optional<TreeEntry>> Lookup(std::string_view path) override {
     M365_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitPath(path));
+    M365_RETURN_IF_ERROR(DrainPendingUnder(parts));
     std::lock_guard<std::mutex> l(mu_);
     auto parent = Walk(parts, parts.size() - 1, false, /*mark_dirty=*/false);
     if (!parent.ok()) {
@@ -177,6 +188,12 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   }
 
   Result<std::vector<std::string>> ListNames(std::string_view path) override {
+    if (path.empty()) {
+      M365_RETURN_IF_ERROR(DrainPending());
+    } else {
+      M365_ASSIGN_OR_RETURN(std::vector<std::string> under, SplitPath(path));
+      M365_RETURN_IF_ERROR(DrainPendingUnder(under));
+    }
     std::vector<std::string> names;
     std::lock_guard<std::mutex> l(mu_);
     DirNode* dir = root_.get();
@@ -201,6 +218,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   }
 
   Result<SnapshotInfo> Commit(SnapshotInfo fields) override {
+    M365_RETURN_IF_ERROR(DrainPending());
     std::lock_guard<std::mutex> l(mu_);
     M365_ASSIGN_OR_RETURN(BlobId root, WriteTree(root_.get()));
     M365_RETURN_IF_ERROR(repo_.Flush());
@@ -224,6 +242,39 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   ThreadPool& pool() { return pool_; }
   size_t max_inflight() const { return pool_.size() * 3; }
 
+  // Queues a finished file; completes the oldest ones while too many
+  // chunks are outstanding (bounded memory) or already stored.
+  void AddPending(PendingFile f) {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    pending_chunks_ += f.inflight.size();
+    pending_.push_back(std::move(f));
+    while (!pending_.empty() && (pending_chunks_ > max_inflight() * 2 || FrontReady())) CompleteFront();
+  }
+
+  // Completes the queued files if one of them lies at or below `parts`
+  // (so a lookup sees every file written before it); else leaves them.
+  Status DrainPendingUnder(const std::vector<std::string>& parts) {
+    {
+      std::lock_guard<std::mutex> l(pending_mu_);
+      bool hit = false;
+      for (const PendingFile& f : pending_) {
+        if (f.parts.size() >= parts.size() && std::equal(parts.begin(), parts.end(), f.parts.begin())) {
+          hit = true;
+          break;
+        }
+      }
+      if (!hit) return deferred_error_;
+    }
+    return DrainPending();
+  }
+
+  // Completes every queued file; returns the first error any of them met.
+  Status DrainPending() {
+    std::lock_guard<std::mutex> l(pending_mu_);
+    while (!pending_.empty()) CompleteFront();
+    return deferred_error_;
+  }
+
   Status InsertFile(const std::vector<std::string>& parts, TreeEntry entry) {
     std::lock_guard<std::mutex> l(mu_);
     M365_ASSIGN_OR_RETURN(DirNode * dir, Walk(parts, parts.size() - 1, true));
@@ -241,6 +292,35 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   }
 
  private:
+  // REQUIRES: pending_mu_ held.
+  bool FrontReady() const {
+    for (const auto& f : pending_.front().inflight) {
+      if (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+    }
+    return true;
+  }
+
+  // REQUIRES: pending_mu_ held.
+  void CompleteFront() {
+    PendingFile f = std::move(pending_.front());
+    pending_.pop_front();
+    pending_chunks_ -= f.inflight.size();
+    Status st;
+    for (auto& fut : f.inflight) {
+      Result<ChunkRef> r = fut.get();
+      if (!r.ok()) {
+        if (st.ok()) st = r.status();
+      } else {
+        f.entry.chunks.push_back(*r);
+      }
+    }
+    if (st.ok()) {
+      f.entry.ComputeOffsets();
+      st = InsertFile(f.parts, std::move(f.entry));
+    }
+    if (!st.ok() && deferred_error_.ok()) deferred_error_ = st.WithContext("storing a file's content");
+  }
+
   void SubtractFile(const TreeEntry& e) {
     if (stats_["total_files"] > 0) stats_["total_files"] -= 1;
     stats_["total_bytes"] -= std::min(stats_["total_bytes"], e.size);
@@ -314,6 +394,10 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   std::optional<SnapshotInfo> parent_;
   std::map<std::string, uint64_t> stats_;          // GUARDED_BY(mu_)
   BlobId sync_state_;
+  std::mutex pending_mu_;  // before mu_
+  std::deque<PendingFile> pending_;  // GUARDED_BY(pending_mu_), in Finish order
+  size_t pending_chunks_ = 0;        // GUARDED_BY(pending_mu_)
+  Status deferred_error_;            // GUARDED_BY(pending_mu_)
 };
 
 FileSinkImpl::FileSinkImpl(SnapshotWriterImpl& w, std::vector<std::string> parts, EntryAttributes attrs)
@@ -366,17 +450,18 @@ Status FileSinkImpl::Append(ByteView data) {
 Result<uint64_t> FileSinkImpl::Finish() {
   if (done_) return Status::InvalidArgument("file finished twice");
   if (error_.ok()) error_ = Cut(true);
-  while (!inflight_.empty()) {
-    Status st = WaitOne();
-    if (error_.ok()) error_ = st;
-  }
   done_ = true;
-  if (!error_.ok()) return error_;
+  if (!error_.ok()) {
+    Abandon();
+    return error_;
+  }
+  // The last chunks may still be hashing and sealing: hand them to the
+  // writer, which inserts the file once they are stored, so a caller that
+  // streams many small files one after another keeps every core busy.
   TreeEntry e = MakeEntry(parts_.back(), EntryKind::kFile, attrs_);
   e.size = size_;
   e.chunks = std::move(chunks_);
-  e.ComputeOffsets();
-  M365_RETURN_IF_ERROR(w_.InsertFile(parts_, std::move(e)));
+  w_.AddPending(PendingFile{std::move(parts_), std::move(e), std::move(inflight_)});
   return size_;
 }
 

@@ -38,7 +38,10 @@ class FileSink {
  public:
   virtual ~FileSink() = default;
   virtual Status Append(ByteView data) = 0;
-  // Completes the file; no Append after this. Returns its size.
+  // Completes the file; no Append after this. Returns its size. The last
+  // chunks may still be stored in the background: the file joins the tree
+  // when they are, and a failure to store them (a storage error) is returned
+  // by the next Lookup, Remove, Rename, MakeDirectory, ListNames or Commit.
   virtual Result<uint64_t> Finish() = 0;
   // Discards everything appended (e.g. a download that failed); the tree is
   // not changed. Also what destruction without Finish() does.

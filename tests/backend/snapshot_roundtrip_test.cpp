@@ -128,3 +128,26 @@ TEST_CASE("bad paths are rejected", "[backend][snapshot]") {
   REQUIRE((*w)->PutFile(long_name, AsBytes("x"), Attrs()).code() == Status::Code::kInvalidArgument);
   REQUIRE((*w)->PutFile("bad\xff utf8", AsBytes("x"), Attrs()).code() == Status::Code::kInvalidArgument);
 }
+
+TEST_CASE("a finished file is visible to the next lookup, listing and rename", "[backend][snapshot]") {
+  TestRepo t;
+  auto w = SnapshotWriter::Start(*t.repo, nullptr);
+  for (int i = 0; i < 200; ++i) {
+    std::string path = "box/f" + std::to_string(i);
+    REQUIRE((*w)->PutFile(path, RandomBytes(3000 + i, i), Attrs()).ok());
+    auto e = (*w)->Lookup(path);
+    REQUIRE(e.ok());
+    REQUIRE(e->has_value());
+    REQUIRE((*e)->size == 3000u + i);
+  }
+  REQUIRE((*w)->PutFile("late/x", AsBytes("x"), Attrs()).ok());
+  auto names = (*w)->ListNames("late");
+  REQUIRE(names.ok());
+  REQUIRE(*names == std::vector<std::string>{"x"});
+  REQUIRE((*w)->PutFile("late/y", AsBytes("y"), Attrs()).ok());
+  REQUIRE((*w)->Rename("late/y", "late/z").ok());
+  auto snap = (*w)->Commit(SnapshotInfo{});
+  REQUIRE(snap.ok());
+  REQUIRE(ReadPath(*t.repo, *snap, "late/z") == Bytes{'y'});
+  REQUIRE(ReadPath(*t.repo, *snap, "box/f199") == RandomBytes(3199, 199));
+}
