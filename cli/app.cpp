@@ -72,6 +72,9 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   RegisterAuditCommand(app, ctx);
   RegisterDiscoverCommand(app, ctx);
   RegisterBackupCommand(app, ctx);
+  RegisterProfileCommands(app, ctx);
+  RegisterDaemonCommand(app, ctx);
+  RegisterStatusCommand(app, ctx);
 #ifdef M365VAULT_WITH_FS
   RegisterMountCommand(app, ctx);
 #endif

@@ -35,6 +35,9 @@ void RegisterJobCommands(CLI::App& app, Context& ctx);          // jobs, job sho
 void RegisterAuditCommand(CLI::App& app, Context& ctx);
 void RegisterDiscoverCommand(CLI::App& app, Context& ctx);  // discover
 void RegisterBackupCommand(CLI::App& app, Context& ctx);    // backup
+void RegisterProfileCommands(CLI::App& app, Context& ctx);  // profile show|set|test, schedule set
+void RegisterDaemonCommand(CLI::App& app, Context& ctx);    // daemon
+void RegisterStatusCommand(CLI::App& app, Context& ctx);    // status
 #ifdef M365VAULT_WITH_FS
 void RegisterMountCommand(CLI::App& app, Context& ctx);  // mount (needs the fs module)
 #endif

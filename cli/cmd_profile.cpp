@@ -1,0 +1,268 @@
+// cli/cmd_profile.cpp: m365vault profile show|set|test NAME, schedule show|set NAME
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <ostream>
+
+#include "backend/vault_profiles.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "sync/backup_run.h"
+#include "sync/daemon.h"
+
+namespace m365vault::cli {
+namespace {
+
+struct ProfileOptions {
+  std::string tenant;
+  std::vector<std::string> types;
+  std::string discovery;
+  std::string mode;
+  std::vector<std::string> rules;
+  bool clear_rules = false;
+};
+
+struct ScheduleOptions {
+  std::string tenant;
+  std::string type;
+  std::string at;
+};
+
+nlohmann::ordered_json ProfileJson(const ScanProfile& p) {
+  nlohmann::ordered_json rules = nlohmann::ordered_json::array();
+  for (const auto& r : p.rules) {
+    rules.push_back({{"type", r.type},
+                     {"action", r.include ? "include" : "exclude"},
+                     {"field", RuleFieldName(r.field)},
+                     {"pattern", r.pattern},
+                     {"container", r.container},
+                     {"rule", FormatRule(r)}});
+  }
+  return {{"tenant", p.tenant},
+          {"types", p.types},
+          {"discovery", FormatMinute(p.discovery_minute)},
+          {"mode", ProfileModeName(p.mode)},
+          {"rules", rules},
+          {"default", !p.stored}};
+}
+
+void PrintProfile(std::ostream& out, const ScanProfile& p) {
+  out << "Tenant:     " << p.tenant << "\n"
+      << "Mode:       " << ProfileModeName(p.mode) << (p.stored ? "" : " (default)") << "\n"
+      << "Types:      ";
+  for (size_t i = 0; i < p.types.size(); ++i) out << (i ? ", " : "") << p.types[i];
+  out << "\nDiscovery:  daily at " << FormatMinute(p.discovery_minute) << " UTC\n";
+  if (p.mode == ProfileMode::kAdvanced) {
+    out << "Rules (first match decides; unmatched objects are not protected):\n";
+    for (size_t i = 0; i < p.rules.size(); ++i) out << "  " << i + 1 << ". " << FormatRule(p.rules[i]) << "\n";
+  }
+}
+
+struct Opened {
+  std::unique_ptr<Vault> vault;
+  std::unique_ptr<ProfileStore> store;
+};
+
+Result<Opened> Open(Context& ctx) {
+  Opened o;
+  M365_ASSIGN_OR_RETURN(o.vault, ctx.OpenVault());
+  M365_ASSIGN_OR_RETURN(o.store, ProfileStore::Open(*o.vault, Clock::Real()));
+  return o;
+}
+
+int RunShow(Context& ctx, const ProfileOptions& o) {
+  auto v = Open(ctx);
+  if (!v.ok()) return ctx.Fail(v.status());
+  auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
+  if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
+  if (ctx.json()) {
+    auto doc = ProfileJson(*p);
+    nlohmann::ordered_json schedules = nlohmann::ordered_json::object();
+    for (const auto& t : p->types) {
+      auto sc = v->store->GetSchedule(o.tenant, t);
+      if (!sc.ok()) return ctx.Fail(sc.status());
+      schedules[t] = nlohmann::ordered_json::array();
+      for (int m : sc->minutes) schedules[t].push_back(FormatMinute(m));
+    }
+    doc["schedules"] = schedules;
+    PrintJson(ctx.out(), doc);
+    return kExitOk;
+  }
+  PrintProfile(ctx.out(), *p);
+  ctx.out() << "Schedules (UTC):\n";
+  for (const auto& t : p->types) {
+    auto sc = v->store->GetSchedule(o.tenant, t);
+    if (!sc.ok()) return ctx.Fail(sc.status());
+    ctx.out() << "  " << t << ": " << FormatScheduleTimes(sc->minutes) << (sc->stored ? "" : " (default)") << "\n";
+  }
+  return kExitOk;
+}
+
+int RunSet(Context& ctx, const ProfileOptions& o) {
+  ScanProfile p;
+  std::vector<ProfileRule> rules;
+  for (const auto& text : o.rules) {
+    auto r = ParseRule(text);
+    if (!r.ok()) return ctx.Fail(r.status());
+    rules.push_back(*r);
+  }
+  int discovery = -1;
+  if (!o.discovery.empty()) {
+    auto t = ParseScheduleTimes(o.discovery);
+    if (!t.ok() || t->size() != 1) return ctx.Fail(Status::InvalidArgument("--discovery-at takes one HH:MM (UTC)"));
+    discovery = (*t)[0];
+  }
+  auto v = Open(ctx);
+  if (!v.ok()) return ctx.Fail(v.status());
+  const auto supported = sync::SupportedTypes();
+  auto current = v->store->GetProfile(o.tenant, supported);
+  if (!current.ok()) return ctx.Fail(current.status(), "list tenants with 'm365vault tenant list'");
+  p = *current;
+  if (!o.types.empty()) {
+    p.types = o.types;
+    std::sort(p.types.begin(), p.types.end());
+    p.types.erase(std::unique(p.types.begin(), p.types.end()), p.types.end());
+  }
+  if (discovery >= 0) p.discovery_minute = discovery;
+  if (o.mode == "express") {
+    p.mode = ProfileMode::kExpress;
+    p.rules.clear();
+  } else if (o.mode == "advanced") {
+    p.mode = ProfileMode::kAdvanced;
+  }
+  if (o.clear_rules || !rules.empty()) p.rules = rules;
+  // Rules for types no longer protected go with them.
+  std::erase_if(p.rules, [&](const ProfileRule& r) { return std::find(p.types.begin(), p.types.end(), r.type) == p.types.end(); });
+  Status st = v->store->SetProfile(p, supported);
+  if (!st.ok()) return ctx.Fail(st);
+  p.stored = true;
+  if (ctx.json()) {
+    PrintJson(ctx.out(), ProfileJson(p));
+  } else {
+    ctx.out() << "Saved the scan profile of " << o.tenant << ".\n";
+    PrintProfile(ctx.out(), p);
+  }
+  return kExitOk;
+}
+
+int RunTest(Context& ctx, const ProfileOptions& o) {
+  auto v = Open(ctx);
+  if (!v.ok()) return ctx.Fail(v.status());
+  auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
+  if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
+  auto matches = sync::RunDiscovery(*v->vault, *v->store, o.tenant, Clock::Real());
+  if (!matches.ok()) return ctx.Fail(matches.status());
+  if (ctx.json()) {
+    nlohmann::ordered_json types = nlohmann::ordered_json::array();
+    for (const auto& m : *matches) {
+      nlohmann::ordered_json rules = nlohmann::ordered_json::array();
+      for (size_t i = 0; i < m.rule_matches.size(); ++i) {
+        if (p->rules[i].type != m.type) continue;
+        rules.push_back({{"rule", FormatRule(p->rules[i])}, {"matched", m.rule_matches[i]}});
+      }
+      nlohmann::ordered_json prot = nlohmann::ordered_json::array();
+      for (const auto& [upn, container] : m.protected_objects) prot.push_back({{"object", upn}, {"container", container}});
+      types.push_back({{"type", m.type},
+                       {"discovered", m.discovered},
+                       {"rules", rules},
+                       {"protected", prot},
+                       {"unprotected", m.unprotected}});
+    }
+    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"mode", ProfileModeName(p->mode)}, {"types", types}});
+    return kExitOk;
+  }
+  for (const auto& m : *matches) {
+    ctx.out() << m.type << ": " << m.protected_objects.size() << " of " << m.discovered << " objects protected\n";
+    for (size_t i = 0; i < m.rule_matches.size(); ++i) {
+      if (p->rules[i].type != m.type) continue;
+      ctx.out() << "  rule " << i + 1 << " " << FormatRule(p->rules[i]) << ": " << m.rule_matches[i].size()
+                << " matched\n";
+      for (const auto& upn : m.rule_matches[i]) ctx.out() << "    " << upn << "\n";
+    }
+    if (!m.unprotected.empty()) {
+      ctx.out() << "  unprotected (discovered but not protected): " << m.unprotected.size() << "\n";
+      for (const auto& upn : m.unprotected) ctx.out() << "    " << upn << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int RunScheduleSet(Context& ctx, const ScheduleOptions& o) {
+  auto times = ParseScheduleTimes(o.at);
+  if (!times.ok()) return ctx.Fail(times.status());
+  const auto supported = sync::SupportedTypes();
+  if (std::find(supported.begin(), supported.end(), o.type) == supported.end()) {
+    return ctx.Fail(Status::InvalidArgument("unknown object type '" + o.type + "'"));
+  }
+  auto v = Open(ctx);
+  if (!v.ok()) return ctx.Fail(v.status());
+  Status st = v->store->SetSchedule({o.tenant, o.type, *times, true});
+  if (!st.ok()) return ctx.Fail(st);
+  if (ctx.json()) {
+    nlohmann::ordered_json at = nlohmann::ordered_json::array();
+    for (int m : *times) at.push_back(FormatMinute(m));
+    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"type", o.type}, {"at", at}});
+  } else {
+    ctx.out() << "Backups of " << o.tenant << " " << o.type << " daily at " << FormatScheduleTimes(*times)
+              << " UTC.\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterProfileCommands(CLI::App& app, Context& ctx) {
+  CLI::App* profile = app.add_subcommand("profile", "Show or change a tenant's scan profile (what is protected)");
+  profile->require_subcommand(1);
+  auto o = std::make_shared<ProfileOptions>();
+
+  CLI::App* show = profile->add_subcommand("show", "Show the scan profile and schedules of a tenant");
+  show->add_option("NAME", o->tenant, "Tenant name")->required();
+  show->footer(R"(
+--json: {"tenant", "types": [...], "discovery": "HH:MM", "mode": "express"|"advanced",
+"rules": [{"type", "action", "field", "pattern", "container", "rule"}], "default": bool,
+"schedules": {"TYPE": ["HH:MM", ...]}})");
+  AddGlobalOptions(show, ctx, /*json=*/true);
+  SetHandler(show, ctx, [&ctx, o] { return RunShow(ctx, *o); });
+
+  CLI::App* set = profile->add_subcommand("set", "Change the scan profile of a tenant");
+  set->add_option("NAME", o->tenant, "Tenant name")->required();
+  set->add_option("--type", o->types, "Object types to protect (repeat; default: unchanged)")->type_name("T");
+  set->add_option("--discovery-at", o->discovery, "Daily discovery time, HH:MM UTC")->type_name("HH:MM");
+  set->add_option("--mode", o->mode, "express (everything) or advanced (rules)")
+      ->check(CLI::IsMember({"express", "advanced"}));
+  set->add_option("--rule", o->rules, "TYPE:include|exclude:user|mailbox|group|site:PATTERN[=>CONTAINER] (repeat, in order)")
+      ->type_name("RULE");
+  set->add_flag("--clear-rules", o->clear_rules, "Drop the rules (then give new ones with --rule)");
+  set->footer(R"(
+Advanced mode: the first rule (in the order given) whose pattern matches an object decides;
+objects no rule matches are not protected. Each protected type needs at least one rule.
+Patterns are case-insensitive; '*' matches any run of characters, '?' one.
+Example: m365vault profile set contoso --mode advanced \
+  --rule 'exchange:exclude:user:ceo@*' --rule 'exchange:include:user:*@contoso.com=>staff' \
+  --rule 'onedrive:include:user:*')");
+  AddGlobalOptions(set, ctx, /*json=*/true);
+  SetHandler(set, ctx, [&ctx, o] { return RunSet(ctx, *o); });
+
+  CLI::App* test = profile->add_subcommand("test", "Run a discovery and show what each rule matches");
+  test->add_option("NAME", o->tenant, "Tenant name")->required();
+  test->footer(R"(
+--json: {"tenant", "mode", "types": [{"type", "discovered", "rules": [{"rule", "matched": [UPN]}],
+"protected": [{"object", "container"}], "unprotected": [UPN]}]})");
+  AddGlobalOptions(test, ctx, /*json=*/true);
+  SetHandler(test, ctx, [&ctx, o] { return RunTest(ctx, *o); });
+
+  CLI::App* schedule = app.add_subcommand("schedule", "Set a tenant's backup times (up to four a day per type)");
+  schedule->require_subcommand(1);
+  auto so = std::make_shared<ScheduleOptions>();
+  CLI::App* sset = schedule->add_subcommand("set", "Set the daily backup times of one object type");
+  sset->add_option("NAME", so->tenant, "Tenant name")->required();
+  sset->add_option("--type", so->type, "Object type")->required()->type_name("T");
+  sset->add_option("--at", so->at, "Up to four times a day, HH:MM UTC, comma-separated")
+      ->required()
+      ->type_name("HH:MM,...");
+  sset->footer("\nExample: m365vault schedule set contoso --type exchange --at 06:00,12:00,18:00,00:00");
+  AddGlobalOptions(sset, ctx, /*json=*/true);
+  SetHandler(sset, ctx, [&ctx, so] { return RunScheduleSet(ctx, *so); });
+}
+
+}  // namespace m365vault::cli
