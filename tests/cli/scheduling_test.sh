@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# tests/cli/scheduling_test.sh M365VAULT_BINARY
+#
+# Scheduled protection through the real binary: the default express profile,
+# profile set/show (text and --json), schedule validation, status (text and
+# --json), one daemon per vault, SIGTERM exits cleanly. With Node.js: against
+# the Graph emulator, profile test (each rule's matches, unprotected objects),
+# the daemon's first pass (discovery + backups), SIGTERM mid-run leaving a
+# consistent vault and repository (check passes, no job left running).
+set -u
+BIN=${1:?usage: scheduling_test.sh PATH_TO_M365VAULT}
+BIN=$(realpath "$BIN")
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+export M365VAULT_TEST_FAST_KDF=1
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/m365vault-sched-it.XXXXXX")
+DPIDS=()
+cleanup() {
+  for p in "${DPIDS[@]}"; do kill "$p" 2>/dev/null; done
+  [ -f "$WORK/emu/emulator.pid" ] && "$REPO/tests/graph_emulator/stop.sh" "$WORK/emu" >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export M365VAULT_DIR="$WORK/vault"
+export M365VAULT_PASSPHRASE="it-passphrase"
+TID=72f988bf-86f1-41af-91ab-2d7cd011db47
+CID=0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+expect() {
+  local want=$1; shift
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local got=$?
+  OUT=$(cat "$WORK/out"); ERR=$(cat "$WORK/err")
+  if [ "$got" -ne "$want" ]; then fail "'$*' exited $got, want $want; stderr: $ERR"; fi
+}
+contains() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# wait_for SECONDS CMD...: until CMD succeeds.
+wait_for() {
+  local t=$(( $1 * 10 )); shift
+  while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done
+  return 1
+}
+
+expect 0 "$BIN" init
+printf 'secret-value\n' >"$WORK/secret"; chmod 600 "$WORK/secret"
+expect 0 "$BIN" tenant add contoso --tenant-id $TID --client-id $CID --client-secret-file "$WORK/secret"
+
+# --- the lazily created express profile ---
+expect 0 "$BIN" profile show contoso
+contains "$OUT" "express (default)"
+contains "$OUT" "exchange: 00:00,06:00,12:00,18:00 (default)"
+expect 0 "$BIN" profile show contoso --json
+[ "$(echo "$OUT" | json 'd["mode"], d["types"], d["default"]')" = "express ['exchange', 'onedrive'] True" ] ||
+  fail "default profile json: $OUT"
+expect 1 "$BIN" profile show nobody
+expect 2 "$BIN" profile set contoso --mode advanced --rule 'exchange:include:user:*'
+contains "$ERR" "at least one rule for type 'onedrive'"
+expect 2 "$BIN" profile set contoso --rule 'exchange:keep:user:*'
+expect 0 "$BIN" profile set contoso --mode advanced --discovery-at 03:30 \
+  --rule 'exchange:exclude:user:ceo@*' --rule 'exchange:include:user:*=>staff' --rule 'onedrive:include:user:*'
+expect 0 "$BIN" profile show contoso --json
+[ "$(echo "$OUT" | json 'd["mode"], d["discovery"], len(d["rules"]), d["rules"][1]["container"]')" = \
+  "advanced 03:30 3 staff" ] || fail "advanced profile json: $OUT"
+
+# --- schedules ---
+expect 0 "$BIN" schedule set contoso --type exchange --at 06:00,12:00,18:00,00:00
+contains "$OUT" "00:00,06:00,12:00,18:00 UTC"
+expect 2 "$BIN" schedule set contoso --type exchange --at 06:00,12:00,18:00,00:00,03:00
+contains "$ERR" "at most 4"
+expect 2 "$BIN" schedule set contoso --type exchange --at 25:00
+expect 2 "$BIN" schedule set contoso --type teams --at 06:00
+expect 0 "$BIN" schedule set contoso --type onedrive --at 01:15 --json
+[ "$(echo "$OUT" | json 'd["at"]')" = "['01:15']" ] || fail "schedule json: $OUT"
+
+# --- status ---
+expect 0 "$BIN" status
+contains "$OUT" "contoso (advanced profile"
+contains "$OUT" "never"
+expect 0 "$BIN" status contoso --json
+[ "$(echo "$OUT" | json 'd["tenants"][0]["types"][1]["schedule"], d["warnings"]')" = "['01:15'] 0" ] ||
+  fail "status json: $OUT"
+expect 1 "$BIN" status nobody
+
+# --- one daemon per vault; SIGTERM exits 0 ---
+"$BIN" daemon --log-file "$WORK/d1.log" --log-level debug --poll 1 --max-parallel 1 2>"$WORK/d1.err" &
+D1=$!; DPIDS+=($D1)
+wait_for 10 grep -q "daemon started" "$WORK/d1.log" 2>/dev/null || fail "daemon did not start: $(cat "$WORK/d1.err")"
+expect 1 "$BIN" daemon
+contains "$ERR" "another daemon (pid $D1) is running"
+kill -TERM $D1
+wait $D1; rc=$?
+[ $rc -eq 0 ] || fail "daemon exited $rc after SIGTERM"
+contains "$(cat "$WORK/d1.log")" "daemon stopped"
+
+# --- against the Graph emulator ---
+if ! command -v node >/dev/null; then
+  echo "SKIP: node not found, emulator part skipped"
+else
+  "$REPO/tests/graph_emulator/start.sh" "$WORK/emu" --seed 7 --users 4 --messages-per-user 5 --files-per-user 3 \
+    --max-file-mb 1 >/dev/null || fail "emulator did not start"
+  EMU=$WORK/emu/emulator.json
+  field() { node -e "process.stdout.write(String(require(process.argv[1])[process.argv[2]]))" "$EMU" "$1"; }
+  expect 0 "$BIN" tenant add emu --tenant-id "$(field tenant_id)" --client-id "$(field client_id)" \
+    --client-secret-file "$(field client_secret_file)" --graph-url "$(field graph_url)" \
+    --login-url "$(field login_url)" --ca-file "$(field ca_file)"
+  expect 0 "$BIN" discover emu --json
+  FIRST=$(echo "$OUT" | json '[u["upn"] for u in d["users"] if u["types"]["exchange"]=="yes"][0]')
+  NMBX=$(echo "$OUT" | json 'len([u for u in d["users"] if u["types"]["exchange"]=="yes"])')
+  expect 0 "$BIN" profile set emu --mode advanced --rule "exchange:exclude:mailbox:$FIRST" \
+    --rule 'exchange:include:user:*=>all' --type exchange
+  expect 0 "$BIN" profile test emu --json
+  [ "$(echo "$OUT" | json 'd["types"][0]["rules"][0]["matched"] == ["'"$FIRST"'"], d["types"][0]["unprotected"] == ["'"$FIRST"'"], len(d["types"][0]["rules"][1]["matched"]) == '"$NMBX"' - 1')" = \
+    "True True True" ] || fail "profile test json: $OUT"
+  expect 0 "$BIN" profile test emu
+  contains "$OUT" "exchange: $((NMBX - 1)) of $NMBX objects protected"
+  contains "$OUT" "unprotected (discovered but not protected): 1"
+  # The tenant was never backed up: the daemon's first pass runs it now.
+  "$BIN" daemon --log-file "$WORK/d2.log" --poll 1 --max-parallel 2 2>"$WORK/d2.err" &
+  D2=$!; DPIDS+=($D2)
+  wait_for 120 grep -q "emu/exchange: backup succeeded\|emu/exchange: backup partial" "$WORK/d2.log" 2>/dev/null ||
+    fail "no backup by the daemon: $(cat "$WORK/d2.log" "$WORK/d2.err")"
+  kill -TERM $D2; wait $D2; rc=$?
+  [ $rc -eq 0 ] || fail "daemon 2 exited $rc"
+  expect 0 "$BIN" status emu --json
+  [ "$(echo "$OUT" | json 'd["tenants"][0]["types"][0]["last_status"], d["tenants"][0]["types"][0]["items"] > 0, d["tenants"][0]["types"][0]["protected"] == '"$NMBX"' - 1, d["tenants"][0]["types"][1]["in_profile"]')" = \
+    "succeeded True True False" ] || fail "status after the daemon's run: $OUT"
+  expect 0 "$BIN" status emu
+  contains "$OUT" "$((NMBX - 1))/$NMBX"
+  # SIGTERM mid-run: the daemon waits for the run; the repository stays consistent.
+  "$BIN" backup emu --type exchange >/dev/null 2>&1  # (a manual run still works alongside)
+  expect 0 "$BIN" profile set emu --mode express --type exchange --type onedrive
+  "$BIN" daemon --log-file "$WORK/d3.log" --poll 1 2>"$WORK/d3.err" &
+  D3=$!; DPIDS+=($D3)
+  wait_for 60 grep -q "emu/onedrive: backup started" "$WORK/d3.log" 2>/dev/null || fail "no onedrive run started"
+  kill -TERM $D3; wait $D3; rc=$?
+  [ $rc -eq 0 ] || fail "daemon 3 exited $rc after SIGTERM mid-run"
+  expect 0 "$BIN" jobs emu --json
+  [ "$(echo "$OUT" | json 'sum(1 for j in d["jobs"] if j["status"] in ("running","interrupted"))')" = 0 ] ||
+    fail "a job was left running: $OUT"
+  expect 0 "$BIN" check emu
+fi
+
+if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "scheduling_test: all passed"
