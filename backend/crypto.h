@@ -4,7 +4,8 @@
 //  - SecretKey: 32 key bytes in guarded memory (sodium_malloc), zeroed on free.
 //  - Argon2id passphrase stretching (crypto_pwhash).
 //  - XChaCha20-Poly1305 sealing with a random 192-bit nonce and associated data.
-//  - Keyed BLAKE2b-256 (crypto_generichash) for chunk and object ids.
+//  - HMAC-SHA-256 (OpenSSL, which uses the CPU's SHA instructions) for blob
+//    ids: 2.4x the speed of libsodium's keyed BLAKE2b here (bench/README.md).
 //  - Subkey derivation (crypto_kdf) from a tenant key, one subkey per purpose.
 //
 // InitCrypto() must run once before any thread uses these (see GlobalInit in
@@ -72,9 +73,9 @@ void SealAppend(const SecretKey& key, ByteView plaintext, ByteView associated_da
 // other associated data.
 Result<Bytes> Open(const SecretKey& key, ByteView sealed, ByteView associated_data);
 
-// Keyed BLAKE2b-256.
+// HMAC-SHA-256.
 void KeyedHash(const SecretKey& key, ByteView data, uint8_t out[kHashSize]);
-// Unkeyed BLAKE2b-256 (for names of files that hold only ciphertext).
+// Unkeyed BLAKE2b-256 (for names of small files that hold only ciphertext).
 void PlainHash(ByteView data, uint8_t out[kHashSize]);
 
 // Purpose subkeys of a tenant key (crypto_kdf, context "m365vlt1").

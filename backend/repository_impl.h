@@ -9,6 +9,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <thread>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -75,6 +78,13 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   Result<bool> Save(BlobType type, const BlobId& id, ByteView plaintext, bool force);
   // Finishes and writes the pack taken out of packs_[k].
   Status WritePack(OpenPack pack);
+  // Hands a full pack to the uploader thread (at most two wait), so workers
+  // keep compressing and sealing while a pack is written and fsync'd. Returns
+  // the first error of an earlier upload.
+  Status EnqueuePack(OpenPack pack);
+  // Waits until every enqueued pack is written; the first upload error.
+  Status WaitUploads();
+  void UploadLoop();
   Result<std::optional<format::BlobLocation>> Locate(const BlobId& id);
   static int PackClass(BlobType type) { return type == BlobType::kData ? 0 : 1; }
 
@@ -94,6 +104,14 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   std::unordered_map<BlobId, format::BlobLocation, BlobIdHash> pending_;  // GUARDED_BY(mu_)
   std::vector<std::string> written_index_files_;                          // GUARDED_BY(mu_)
   std::map<std::string, SnapshotInfo> manifests_;                         // GUARDED_BY(mu_)
+
+  std::mutex up_mu_;
+  std::condition_variable up_cv_;
+  std::deque<OpenPack> up_queue_;  // GUARDED_BY(up_mu_)
+  bool up_busy_ = false;           // GUARDED_BY(up_mu_): a pack is being written
+  bool up_stop_ = false;           // GUARDED_BY(up_mu_)
+  Status up_error_;                // GUARDED_BY(up_mu_)
+  std::thread uploader_;           // started on first use (fork-safe)
 
   LruCache<Tree> tree_cache_;
   LruCache<Bytes> chunk_cache_;
