@@ -83,7 +83,7 @@ void RepositoryImpl::UploadLoop() {
 Status RepositoryImpl::EnqueuePack(OpenPack pack) {
   std::unique_lock<std::mutex> l(up_mu_);
   if (!uploader_.joinable()) uploader_ = std::thread([this] { UploadLoop(); });
-  up_cv_.wait(l, [this] { return up_queue_.size() < 2 || !up_error_.ok(); });
+  up_cv_.wait(l, [this] { return up_queue_.empty() || !up_error_.ok(); });
   if (!up_error_.ok()) return up_error_;
   up_queue_.push_back(std::move(pack));
   up_cv_.notify_all();
@@ -245,7 +245,7 @@ Result<bool> RepositoryImpl::Save(BlobType type, const BlobId& id, ByteView plai
     std::lock_guard<std::mutex> l(pack_mu_[k]);
     OpenPack& p = packs_[k];
     if (p.buf.empty()) {
-      p.buf.reserve(options_.pack_size + (1 << 20));
+      if (k == 0) p.buf.reserve(options_.pack_size + (1 << 20));  // data packs fill up; tree packs rarely
       format::PutHeader(&p.buf);
     }
     format::PackEntry e{id, {BlobId{}, type, static_cast<uint32_t>(p.buf.size()), static_cast<uint32_t>(sealed.size()),

@@ -78,7 +78,7 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   Result<bool> Save(BlobType type, const BlobId& id, ByteView plaintext, bool force);
   // Finishes and writes the pack taken out of packs_[k].
   Status WritePack(OpenPack pack);
-  // Hands a full pack to the uploader thread (at most two wait), so workers
+  // Hands a full pack to the uploader thread (at most one waits), so workers
   // keep compressing and sealing while a pack is written and fsync'd. Returns
   // the first error of an earlier upload.
   Status EnqueuePack(OpenPack pack);
