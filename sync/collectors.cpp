@@ -2,9 +2,11 @@
 #include "sync/collectors.h"
 
 #include <algorithm>
+#include <ctime>
 #include <deque>
 
 #include "sync/encoding.h"
+#include "sync/icalendar.h"
 #include "sync/safe_name.h"
 
 namespace m365vault::sync {
@@ -218,6 +220,67 @@ class ContactFolderTraits final : public ItemTraits {
   }
 };
 
+
+// ---- calendars ----
+
+class CalendarTraits final : public ItemTraits {
+ public:
+  ItemChange Parse(const nlohmann::json& f) const override {
+    ItemChange c;
+    c.id = Str(f, "id");
+    c.kind = ItemChange::Kind::kUpsert;
+    c.folder = true;
+    c.stem = Str(f, "name");
+    if (c.stem.empty()) c.stem = "(no name)";
+    c.attrs.metadata["m365.id"] = c.id;
+    return c;
+  }
+};
+
+// Events of one calendar (a full listing every run, with
+// $expand=exceptionOccurrences). The etag covers the master and its
+// exceptions, so an unchanged event is not rewritten.
+class EventTraits final : public ItemTraits {
+ public:
+  ItemChange Parse(const nlohmann::json& ev) const override { return Render(ev, {}); }
+  static std::string Version(const nlohmann::json& ev) {
+    std::string v = Str(ev, "changeKey");
+    if (v.empty()) v = Str(ev, "@odata.etag");
+    v += "|" + Str(ev, "lastModifiedDateTime");
+    for (const auto& x : ev.value("exceptionOccurrences", nlohmann::json::array())) {
+      v += "|" + Str(x, "id") + "=" + Str(x, "changeKey") + Str(x, "lastModifiedDateTime");
+    }
+    return v.size() > 100 ? ShortId(v) + ShortId(v + "#") : v;
+  }
+  static ItemChange Render(const nlohmann::json& ev, const std::vector<std::string>& cancelled) {
+    ItemChange c;
+    c.id = Str(ev, "id");
+    if (ev.contains("@removed")) {
+      c.kind = ItemChange::Kind::kRemove;
+      return c;
+    }
+    c.kind = ItemChange::Kind::kUpsert;
+    const std::string subject = Str(ev, "subject");
+    std::string start;
+    if (auto s = ev.find("start"); s != ev.end() && s->is_object()) start = Str(*s, "dateTime");
+    c.stem = (start.size() >= 10 ? start.substr(0, 10) : std::string("0000-00-00")) + " " +
+             (subject.empty() ? "(no subject)" : subject);
+    c.ext = ".ics";
+    c.always_suffix = true;
+    c.etag = Version(ev);
+    c.inline_content = EventToICalendar(ev, cancelled);
+    c.attrs.mtime_ns = ParseGraphTime(Str(ev, "lastModifiedDateTime"));
+    auto& md = c.attrs.metadata;
+    md["m365.id"] = c.id;
+    md["m365.etag"] = c.etag;
+    md["m365.subject"] = subject;
+    if (auto t = Str(ev, "type"); !t.empty()) md["m365.event_type"] = t;
+    if (auto w = Str(ev, "webLink"); !w.empty()) md["m365.weburl"] = w;
+    if (auto u = Str(ev, "iCalUId"); !u.empty()) md["m365.icaluid"] = u;
+    return c;
+  }
+};
+
 // Lists a folder tree breadth-first into one full round: `first_url`, then
 // `child_url(id)` for folders with children (always when
 // childFolderCount is absent). `root_parent` receives the parent id of the
@@ -368,11 +431,141 @@ class ExchangeCollector final : public Collector {
     // 3. Contacts: <upn>/Contacts (the default folder) and its subfolders.
     M365_ASSIGN_OR_RETURN(bool contacts_ok, BackupContacts(ctx, user, *state, &keep));
     if (!contacts_ok) partial = true;
+    // 4. Calendars: <upn>/Calendar/<calendar name>/<date> <subject> [<id>].ics
+    M365_ASSIGN_OR_RETURN(bool calendars_ok, BackupCalendars(ctx, user, *state, &keep));
+    if (!calendars_ok) partial = true;
     SyncStateStore::RetainContainers(*state, keep);
     return partial ? ObjectOutcome::kPartial : ObjectOutcome::kDone;
   }
 
  private:
+  // Calendars have no event delta in Graph v1.0 (only the primary
+  // calendarView's): each calendar's events are listed in full every run and
+  // applied as a full round by the engine; an event whose version (master +
+  // exceptions) is unchanged is not rewritten. Cancelled occurrences of a
+  // changed series come from /instances (one request per changed series).
+  static Result<bool> BackupCalendars(CollectorContext& ctx, const UserInfo& user, SyncStateStore::Object& state,
+                                      std::vector<std::string>* keep) {
+    const std::string root = UserDirName(user) + "/Calendar";
+    const RequestOptions request = MailboxRequest(user);
+    auto is_cal_key = [](const std::string& k) { return k == "calendars" || k.rfind("events:", 0) == 0; };
+    Round cals;
+    cals.full = true;
+    CalendarTraits cal_traits;
+    GraphError err;
+    auto listed = ctx.client.ForEachPage(
+        UserPath(user) + "/calendars?$top=100", request,
+        [&](const nlohmann::json& page) -> Status {
+          ++ctx.counters.requests;
+          for (const auto& f : page.value("value", nlohmann::json::array())) {
+            ItemChange c = cal_traits.Parse(f);
+            if (!c.id.empty()) cals.changes[c.id] = std::move(c);
+          }
+          return Status::OK();
+        },
+        &err);
+    if (!listed.ok()) {
+      for (const auto& [key, e] : state.containers) {
+        if (is_cal_key(key)) keep->push_back(key);
+      }
+      ctx.report(ObjectFailure(root, listed.status(), err));
+      return false;
+    }
+    M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, root));
+    ContainerState& folders = ctx.state.GetContainer(state, "calendars");
+    M365_RETURN_IF_ERROR(EnsureNodes(folders));
+    ContainerSpec tree_spec{"calendars", root, "", request, root};
+    M365_ASSIGN_OR_RETURN(ApplyOutcome applied,
+                          ApplyRound(ctx.client, ctx.writer, tree_spec, std::move(cals), folders, ctx.counters));
+    (void)applied;
+    keep->push_back("calendars");
+    bool ok = true;
+    for (const auto& [cid, node] : folders.nodes) {
+      auto rel = NodePath(folders, cid);
+      if (!rel) continue;
+      ContainerSpec spec;
+      spec.key = "events:" + cid;
+      spec.root_path = root + "/" + *rel;
+      spec.initial_url = UserPath(user) + "/calendars/" + EncodePathSegment(cid) + "/events?$expand=exceptionOccurrences";
+      spec.request = request;
+      spec.object = spec.root_path;
+      keep->push_back(spec.key);
+      ContainerState& cs = ctx.state.GetContainer(state, spec.key);
+      EventTraits traits;
+      GraphError ferr;
+      auto round = FetchRound(ctx.client, spec, traits, "", &ferr, &ctx.counters);
+      if (!round.ok()) {
+        ctx.report(ObjectFailure(spec.root_path, round.status(), ferr));
+        ok = false;
+        continue;
+      }
+      M365_RETURN_IF_ERROR(EnsureNodes(cs));
+      // Changed series masters: EXDATEs for cancelled occurrences.
+      bool failed = false;
+      for (auto& [eid, ch] : round->changes) {
+        if (ch.kind != ItemChange::Kind::kUpsert || !ch.inline_content) continue;
+        auto old = cs.nodes.find(eid);
+        if (old != cs.nodes.end() && old->second.etag == ch.etag) continue;
+        auto master = ctx.client.GetJson(UserPath(user) + "/calendars/" + EncodePathSegment(cid) + "/events/" +
+                                             EncodePathSegment(eid) + "?$expand=exceptionOccurrences",
+                                         request, &ferr);
+        if (!master.ok()) {
+          ctx.report(ObjectFailure(spec.root_path, master.status(), ferr));
+          failed = true;
+          break;
+        }
+        ++ctx.counters.requests;
+        if (Str(*master, "type") != "seriesMaster") continue;
+        const auto recurrence = master->value("recurrence", nlohmann::json());
+        const std::vector<std::string> expected = ExpectedOccurrenceDates(recurrence, 500);
+        if (expected.empty()) continue;
+        std::vector<std::string> originals;
+        const std::string window = "startDateTime=" + expected.front() + "T00:00:00Z&endDateTime=" +
+                                   FormatDayAfter(expected.back()) + "T23:59:59Z";
+        auto inst = ctx.client.ForEachPage(
+            UserPath(user) + "/calendars/" + EncodePathSegment(cid) + "/events/" + EncodePathSegment(eid) +
+                "/instances?" + window + "&$select=id,originalStart,type",
+            request,
+            [&](const nlohmann::json& page) -> Status {
+              ++ctx.counters.requests;
+              for (const auto& o : page.value("value", nlohmann::json::array())) {
+                if (auto s = Str(o, "originalStart"); !s.empty()) originals.push_back(s);
+              }
+              return Status::OK();
+            },
+            &ferr);
+        if (!inst.ok()) {
+          ctx.report(ObjectFailure(spec.root_path, inst.status(), ferr));
+          failed = true;
+          break;
+        }
+        ch = EventTraits::Render(*master, CancelledDates(expected, originals));
+      }
+      if (failed) {
+        ok = false;
+        continue;
+      }
+      M365_ASSIGN_OR_RETURN(ApplyOutcome out,
+                            ApplyRound(ctx.client, ctx.writer, spec, std::move(round).value(), cs, ctx.counters));
+      for (const auto& f : out.failures) ctx.report(f);
+      if (!out.failures.empty()) ok = false;
+    }
+    return ok;
+  }
+
+  // "2024-05-01" -> "2024-05-02".
+  static std::string FormatDayAfter(const std::string& date) {
+    struct tm tm {};
+    if (sscanf(date.c_str(), "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3) return date;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm) + 86400;
+    gmtime_r(&t, &tm);
+    char buf[16];
+    strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return buf;
+  }
+
   static Result<bool> BackupContacts(CollectorContext& ctx, const UserInfo& user, SyncStateStore::Object& state,
                                      std::vector<std::string>* keep) {
     const std::string root = UserDirName(user) + "/Contacts";

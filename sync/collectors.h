@@ -6,6 +6,9 @@
 //   exchange  <upn>/Mail/<folder path>/<YYYY-MM-DD HHMM> <subject> [<short id>].eml
 //             every mail folder (hidden included, search folders skipped),
 //             per-folder message delta, MIME from /messages/{id}/$value
+//             <upn>/Contacts/...vcf, and
+//             <upn>/Calendar/<calendar>/<YYYY-MM-DD> <subject> [<short id>].ics
+//             (full listing per calendar each run, sync/icalendar.h)
 //   onedrive  <upn>/<the drive's own paths>: drive delta tracked by item id
 //
 // A collector backs up one user (one "object") at a time; users without a

@@ -25,6 +25,7 @@
 #include "backend/vault.h"
 #include "sync/backup_run.h"
 #include "sync/curl_http_client.h"
+#include "sync/icalendar.h"
 #include "sync/safe_name.h"
 
 namespace m365vault::sync {
@@ -35,15 +36,21 @@ using json = nlohmann::json;
 
 class Emulator {
  public:
-  explicit Emulator(const fs::path& dir) : dir_(dir) {
+  explicit Emulator(const fs::path& dir,
+                    std::vector<std::string> args = {"--seed", "7", "--users", "4", "--messages-per-user", "25",
+                                                     "--files-per-user", "14", "--max-file-mb", "3",
+                                                     "--contacts-per-user", "2", "--events-per-user", "7"})
+      : dir_(dir) {
     fs::create_directories(dir_);
     const std::string script = std::string(M365_REPO_DIR) + "/tests/graph_emulator/server.js";
+    args.insert(args.begin(), {"node", script, "--state-dir", dir_.string()});
     pid_ = fork();
     if (pid_ == 0) {
       freopen("/dev/null", "w", stdout);
-      execlp("node", "node", script.c_str(), "--state-dir", dir_.c_str(), "--seed", "7", "--users", "4",
-             "--messages-per-user", "25", "--files-per-user", "14", "--max-file-mb", "3", "--contacts-per-user", "2",
-             "--events-per-user", "2", static_cast<char*>(nullptr));
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp("node", argv.data());
       _exit(127);
     }
     const fs::path info = dir_ / "emulator.json";
@@ -151,6 +158,7 @@ bool NameMatches(const std::string& path, const std::string& raw, bool split_ext
   const std::string name = path.substr(path.rfind('/') + 1);
   if (name == SafeName(raw)) return true;
   auto [stem, ext] = split_ext ? SplitExtension(raw) : std::pair<std::string, std::string>(raw, "");
+  if (name == SafeName(stem, ext, "")) return true;  // e.g. "trailing dot..locked"
   const std::string prefix = SafeName(stem, "", "");
   return name.rfind(prefix.substr(0, std::min<size_t>(prefix.size(), 200)), 0) == 0 && name.find(" [") != std::string::npos;
 }
@@ -162,7 +170,7 @@ struct Truth {
 
 Truth GetTruth(Control& control) {
   Truth t;
-  t.items = control.Call("GET", "/control/truth?kinds=users,mail,contacts,drive&format=json")["items"];
+  t.items = control.Call("GET", "/control/truth?kinds=users,mail,contacts,calendar,drive&format=json")["items"];
   for (const auto& it : t.items) {
     if (it["type"] == "user") t.users[it["userPrincipalName"]] = it;
   }
@@ -174,7 +182,7 @@ void CompareExchange(Repository& repo, const std::string& snapshot_id, const Tru
   auto info = repo.LoadSnapshot(snapshot_id);
   REQUIRE(info.ok());
   SnapshotReader reader(repo, *info);
-  size_t messages = 0, contacts_seen = 0;
+  size_t messages = 0, contacts_seen = 0, events_seen = 0, series_seen = 0;
   for (const auto& [upn, user] : truth.users) {
     const std::string uid = user["id"];
     const std::string root = SafeName(upn) + "/Mail";
@@ -248,9 +256,70 @@ void CompareExchange(Repository& repo, const std::string& snapshot_id, const Tru
       }
     }
     CHECK(contacts.size() == expected_contacts);
+
+    // Calendars: <upn>/Calendar/<calendar>/<date> <subject> [<id>].ics
+    std::map<std::string, Seen> cal;
+    Walk(reader, SafeName(upn) + "/Calendar", "", false, &cal);
+    size_t expected_cal = 0;
+    for (const auto& it : truth.items) {
+      if (it.value("user", json()) != user["id"]) continue;
+      if (it["type"] == "calendar") {
+        INFO("calendar " << it["name"].dump());
+        REQUIRE(cal.count(it["id"]));
+        CHECK(cal[it["id"]].folder);
+        CHECK(NameMatches(cal[it["id"]].path, it["name"], false));
+        ++expected_cal;
+      } else if (it["type"] == "event") {
+        const std::string id = it["id"];
+        INFO("event " << it["subject"].dump());
+        REQUIRE(cal.count(id));
+        CHECK(cal[id].parent_id == it["calendarId"].get<std::string>());
+        auto e = reader.Lookup(cal[id].path);
+        REQUIRE(e.ok());
+        auto data = reader.ReadAll(*e);
+        REQUIRE(data.ok());
+        const std::string ics(AsString(*data));
+        CHECK(ics.rfind("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", 0) == 0);
+        // Unfold, then look at whole content lines.
+        std::string unfolded;
+        for (size_t i = 0; i < ics.size(); ++i) {
+          if (ics.compare(i, 3, "\r\n ") == 0) {
+            i += 2;
+            continue;
+          }
+          unfolded.push_back(ics[i]);
+        }
+        auto has_line = [&](const std::string& line) { return unfolded.find("\r\n" + line + "\r\n") != std::string::npos; };
+        CHECK(has_line("X-M365-ID:" + IcsEscape(id)));
+        CHECK(has_line("SUMMARY:" + IcsEscape(it["subject"].get<std::string>())));
+        const size_t uid = unfolded.find("\r\nUID:");
+        REQUIRE(uid != std::string::npos);
+        CHECK(unfolded.find("\r\n", uid + 2) > uid + 6);  // not empty
+        if (it["recurrence"].is_object()) {
+          ++series_seen;
+          CHECK(has_line("RRULE:" + RecurrenceToRrule(it["recurrence"])));
+          size_t rid = 0;
+          for (size_t p = 0; (p = unfolded.find("\r\nRECURRENCE-ID", p)) != std::string::npos; ++p) ++rid;
+          CHECK(rid == it["exceptions"].size());
+          for (const auto& x : it["exceptions"]) {
+            CHECK(has_line("SUMMARY:" + IcsEscape(x["subject"].get<std::string>())));
+          }
+          size_t exdates = 0;
+          for (size_t p = 0; (p = unfolded.find("\r\nEXDATE", p)) != std::string::npos; ++p) ++exdates;
+          CHECK(exdates == it["cancelledOccurrences"].get<size_t>());
+        } else {
+          CHECK(unfolded.find("\r\nRRULE:") == std::string::npos);
+        }
+        ++expected_cal;
+        ++events_seen;
+      }
+    }
+    CHECK(cal.size() == expected_cal);
   }
   CHECK(messages > 20);
   CHECK(contacts_seen > 0);
+  CHECK(events_seen > 0);
+  CHECK(series_seen > 0);
 }
 
 void CompareOneDrive(Repository& repo, const std::string& snapshot_id, const Truth& truth) {
@@ -447,6 +516,162 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
     CompareExchange(*r, ex3.snapshot_id, truth3);
     CompareOneDrive(*r, od3.snapshot_id, truth3);
     CompareExchange(*r, ex2.snapshot_id, truth2);
+  }
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// Runs the m365vault CLI with `args` (env already set); returns its pid.
+pid_t SpawnCli(const std::vector<std::string>& args, const fs::path& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen(log.c_str(), "a", stdout);
+    freopen(log.c_str(), "a", stderr);
+    std::vector<std::string> all = {M365_CLI_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(M365_CLI_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+uint64_t Counter(const json& counters, const char* group, const char* kind) {
+  auto g = counters.find(group);
+  if (g == counters.end() || !g->contains(kind)) return 0;
+  return (*g)[kind].get<uint64_t>();
+}
+
+size_t SnapshotCount(Vault& vault) {
+  auto r = vault.OpenRepository("emu");
+  REQUIRE(r.ok());
+  auto list = (*r)->ListSnapshots();
+  REQUIRE(list.ok());
+  return list->size();
+}
+
+}  // namespace
+
+// A `m365vault backup` killed with SIGKILL partway (after some downloads,
+// emulator latency 40 ms) leaves the previous snapshots intact (`check
+// --read-data` passes, the snapshot count is unchanged, the old snapshot
+// still equals the old truth); the repository lock of the dead process is
+// stale by pid, so the next backup runs and equals the new truth.
+TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]") {
+  const fs::path dir = fs::temp_directory_path() / ("m365vault-kill-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  Emulator emu(dir / "emu", {"--seed", "9", "--users", "3", "--messages-per-user", "20", "--files-per-user", "24",
+                             "--max-file-mb", "2", "--contacts-per-user", "2", "--events-per-user", "4"});
+  if (!emu.ok()) {
+    WARN("graph emulator did not start: skipping");
+    return;
+  }
+  setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
+  const std::string passphrase = "kill passphrase";
+  auto vault = Vault::Create((dir / "vault").string(), passphrase);
+  REQUIRE(vault.ok());
+  TenantConfig tc;
+  tc.name = "emu";
+  tc.tenant_id = emu["tenant_id"];
+  tc.client_id = emu["client_id"];
+  tc.credential = ReadFile(emu["client_secret_file"]);
+  tc.graph_url = emu["graph_url"];
+  tc.login_url = emu["login_url"];
+  tc.ca_file = emu["ca_file"];
+  REQUIRE((*vault)->AddTenant(tc).ok());
+  CurlGlobal curl;
+  auto http = CurlHttpClient::Create({});
+  REQUIRE(http.ok());
+  Control control(**http, emu["control_url"]);
+
+  const Truth truth1 = GetTruth(control);
+  auto ex1 = RunBackup(**vault, "emu", "exchange");
+  auto od1 = RunBackup(**vault, "emu", "onedrive");
+  REQUIRE(ex1.ok());
+  REQUIRE(od1.ok());
+  REQUIRE(od1->status == JobStatus::kSucceeded);
+  const size_t snapshots_before = SnapshotCount(**vault);
+  REQUIRE(snapshots_before == 2);
+
+  // Every file of two users changes; mail churns. Then slow the emulator down.
+  int rw = 0;
+  for (const auto& [upn, u] : truth1.users) {
+    if (u["hasDrive"].get<bool>() && rw < 2) {
+      control.Call("POST", "/control/mutate", {{"op", "ransomware"}, {"user", u["index"]}});
+      ++rw;
+    }
+  }
+  control.Call("POST", "/control/mutate", {{"op", "churn"}, {"fraction", 0.3}, {"seed", 4}});
+  const Truth truth2 = GetTruth(control);
+  control.Call("POST", "/control/faults", {{"latency_ms", 40}});
+  control.Call("POST", "/control/counters/reset", json::object());
+
+  setenv("M365VAULT_DIR", (dir / "vault").c_str(), 1);
+  setenv("M365VAULT_PASSPHRASE", passphrase.c_str(), 1);
+  const fs::path log = dir / "cli.log";
+  pid_t pid = SpawnCli({"backup", "emu", "--type", "onedrive"}, log);
+  uint64_t downloads = 0;
+  bool exited = false;
+  for (int i = 0; i < 600; ++i) {  // up to 60 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    downloads = Counter(control.Call("GET", "/control/counters"), "requests", "download");
+    if (downloads >= 6) break;
+    int st = 0;
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+  }
+  REQUIRE_FALSE(exited);  // it must still be running: the kill is mid-run
+  REQUIRE(downloads >= 6);
+  kill(pid, SIGKILL);
+  CHECK(WaitExit(pid) == 128 + SIGKILL);  // reaped: its lock's pid is gone
+  WARN("killed `m365vault backup` after " << downloads << " downloads");
+
+  // The previous snapshots are intact.
+  CHECK(SnapshotCount(**vault) == snapshots_before);
+  control.Call("POST", "/control/faults", {{"latency_ms", 0}});
+  {
+    int rc = WaitExit(SpawnCli({"check", "emu", "--read-data"}, log));
+    INFO(ReadFile(log.string()));
+    CHECK(rc == 0);
+    auto r = (*vault)->OpenRepository("emu");
+    REQUIRE(r.ok());
+    CompareOneDrive(**r, od1->snapshot_id, truth1);
+    CompareExchange(**r, ex1->snapshot_id, truth1);
+  }
+  // The next backup (the CLI, then in-process for the comparison) catches up.
+  {
+    int rc = WaitExit(SpawnCli({"backup", "emu"}, log));
+    INFO(ReadFile(log.string()));
+    CHECK(rc == 0);
+  }
+  CHECK(SnapshotCount(**vault) == snapshots_before + 2);
+  auto r = (*vault)->OpenRepository("emu");
+  REQUIRE(r.ok());
+  auto list = (*r)->ListSnapshots();
+  REQUIRE(list.ok());
+  std::string od2, ex2;
+  for (const auto& s : *list) {
+    if (s.id == od1->snapshot_id || s.id == ex1->snapshot_id) continue;
+    (s.object_type == "onedrive" ? od2 : ex2) = s.id;
+  }
+  REQUIRE_FALSE(od2.empty());
+  REQUIRE_FALSE(ex2.empty());
+  CompareOneDrive(**r, od2, truth2);
+  CompareExchange(**r, ex2, truth2);
+  {
+    int rc = WaitExit(SpawnCli({"check", "emu", "--read-data"}, log));
+    CHECK(rc == 0);
   }
   fs::remove_all(dir);
 }
