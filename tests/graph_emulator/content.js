@@ -77,6 +77,15 @@ function byteSource(parts, text) {
   };
 }
 
+// The same interface over bytes held in memory (uploaded content).
+function bufferSource(buf) {
+  return {
+    slice(start, end) { return buf.subarray(start, end); },
+    *chunks(start, end) { for (let p = start; p < end; p += CHUNK) yield buf.subarray(p, Math.min(end, p + CHUNK)); },
+    stream(start, end) { return Readable.from(this.chunks(start, end), { objectMode: false }); },
+  };
+}
+
 // QuickXorHash (OneDrive for Business): 160-bit, each byte i is XORed in at bit (11*i) mod 160,
 // then the 64-bit little-endian length is XORed into the last 8 bytes. Byte i and i+160 land on
 // the same bits, so we fold the input into 160 bytes first and spread once.
@@ -105,4 +114,4 @@ class QuickXor {
   }
 }
 
-module.exports = { byteSource, QuickXor, TEXT_TABLE, CHUNK };
+module.exports = { byteSource, bufferSource, QuickXor, TEXT_TABLE, CHUNK };

@@ -7,7 +7,8 @@ const { FOLDERS } = require('./mailbox');
 const { streamTruth } = require('./truth');
 
 const KNOBS = ['rate_429', 'rate_503', 'rate_reset', 'latency_ms', 'retry_after', 'mailbox_concurrency', 'drive_ru_per_minute',
-  'mailbox_requests_per_10min', 'empty_page_rate', 'replay_rate', 'token_ttl', 'token_storm_per_10s', 'download_url_ttl'];
+  'mailbox_requests_per_10min', 'empty_page_rate', 'replay_rate', 'token_ttl', 'token_storm_per_10s', 'download_url_ttl',
+  'rate_509', 'upload_session_ttl', 'upload_max_mb'];
 
 class BadOp extends Error {}
 function need(c, msg) { if (!c) throw new BadOp(msg); }
@@ -186,7 +187,10 @@ class Control {
         for (const [k, v] of Object.entries(j)) {
           if (k === 'seed') { ctx.throttle.reseed(Number(v)); continue; }
           need(KNOBS.includes(k), `unknown knob ${k}`);
-          if (k === 'retry_after') { need(Array.isArray(v) ? v.every((x) => Number(x) >= 0) : Number(v) >= 0, 'retry_after must be a number, numeric string, or array of them'); ctx.knobs[k] = v; }
+          if (k === 'retry_after') {
+            const okv = (x) => Number(x) >= 0 || /^date(:\d+(\.\d+)?)?$/.test(String(x));
+            need(Array.isArray(v) ? v.length && v.every(okv) : okv(v), 'retry_after must be a number, numeric string, "date", "date:N", or array of them'); ctx.knobs[k] = v;
+          }
           else { need(typeof v === 'number' && v >= 0, `${k} must be a non-negative number`); ctx.knobs[k] = v; }
         }
         return send(200, { ok: true, knobs: ctx.knobs });
@@ -197,6 +201,7 @@ class Control {
         if (j.expire_existing) ctx.auth.expireAll();
         return send(200, { ok: true, token_ttl: ctx.knobs.token_ttl });
       }
+      if (req.method === 'POST' && p === '/control/expire-upload-sessions') return send(200, { ok: true, expired: ctx.uploads.expireAll() });
       if (req.method === 'POST' && p === '/control/expire-tokens') { ctx.auth.expireAll(); return send(200, { ok: true }); }
       if (req.method === 'GET' && p === '/control/counters') return send(200, ctx.counters.snapshot());
       if (req.method === 'POST' && p === '/control/counters/reset') { ctx.counters.reset(); return send(200, { ok: true }); }

@@ -70,6 +70,11 @@ function routes() {
     if (it.folder || !(v >= 1 && v <= it.ver) || m.v !== `${v}.0`) return gerr(404, 'itemNotFound', 'The resource could not be found.');
     return ok(withContext(ctx, 'driveItemVersion/$entity', versionJson(ctx, r.d, it, v)));
   } });
+  // upload sessions: parent-relative path form (router rewrites it, req.relPath set) or an existing file's id (replace)
+  R.push({ p: 'drives/:d/items/:i/createUploadSession', svc: 'drive', kind: 'drive_upload', ru: 2, methods: ['POST'], h: (ctx, req, m) => {
+    const r = driveOf(ctx, m); if (r.err) return r.err; const i = itemOf(ctx, r.d, m.i); if (i.err) return i.err;
+    return ctx.uploads.create(req, { u: r.u, d: r.d, idx: i.idx, relPath: req.relPath });
+  } });
   R.push({ p: 'drives/:d/root/delta', svc: 'drive', kind: 'drive_delta', ru: 2, h: delta });
   return R;
 }

@@ -49,18 +49,29 @@ class Router {
       if (u >= 0 && !ctx.tenant.hasDrive(u)) { counters.req('drive_meta'); return gerr(404, 'ResourceNotFound', 'User\'s mysite not found.'); }
       if (u >= 0) { segs.splice(0, 3, 'drives', driveId(u)); rawSegs.splice(0, 3, 'drives', driveId(u)); }
     }
+    // path addressing, only for upload sessions:
+    // drives/{d}/items/{parent}:/{a/b/name}:/createUploadSession and drives/{d}/root:/{path}:/createUploadSession
+    let relPath = null;
+    if (segs.length >= 5 && segs[0].toLowerCase() === 'drives' && segs[segs.length - 1].toLowerCase() === 'createuploadsession' && segs[segs.length - 2].endsWith(':')) {
+      const k = segs[2].toLowerCase() === 'root:' ? 2 : (segs[2].toLowerCase() === 'items' && segs.length >= 6 && segs[3].endsWith(':') ? 3 : -1);
+      if (k > 0) {
+        const parent = k === 2 ? 'root' : segs[3].slice(0, -1);
+        relPath = segs.slice(k + 1, -1); relPath[relPath.length - 1] = relPath[relPath.length - 1].slice(0, -1);
+        segs = ['drives', segs[1], 'items', parent, 'createUploadSession'];
+      }
+    }
     const hit = this.match(segs);
     if (!hit) { counters.req('unknown'); return gerr(400, 'BadRequest', `Resource not found for the segment '${segs[segs.length - 1] || ''}'.`); }
     const { r, m } = hit;
     counters.req(r.kind);
-    if (ireq.method !== 'GET') return gerr(405, 'Request_BadRequest', 'The emulator is read-only: only GET is supported on this resource.');
+    if (!(r.methods || ['GET']).includes(ireq.method)) return gerr(405, 'Request_BadRequest', `The emulator supports only ${(r.methods || ['GET']).join(', ')} on this resource.`);
     const authErr = ctx.auth.check(ireq.headers);
     if (authErr) return authErr;
     const key = `${ireq.method} ${ireq.path}?${ireq.query.toString()}`;
     ctx.throttle.noteArrival(key);
     const f = ctx.throttle.injected(key, opts.allowReset);
     if (f) return f;
-    const req = { ...ireq, prefer: parsePrefer(ireq.headers.prefer) };
+    const req = { ...ireq, relPath, prefer: parsePrefer(ireq.headers.prefer) };
     if (m.u !== undefined) {
       m.uRaw = encodeURIComponent(m.u);
       const u = ctx.tenant.userIndex(m.u);

@@ -17,6 +17,7 @@ const { Contacts } = require('./contacts');
 const { Calendars } = require('./calendar');
 const { Drives } = require('./drive');
 const { Download } = require('./download');
+const { Uploads } = require('./upload');
 const { Auth } = require('./auth');
 const { LinkTable } = require('./delta');
 const { Throttle, Counters } = require('./throttle');
@@ -91,10 +92,11 @@ async function main() {
     tenant, seed: cfg.seed, counters, links: new LinkTable(),
     gen: { mail: 1, drive: 1 },
     knobs: { rate_429: 0, rate_503: 0, rate_reset: 0, latency_ms: cfg.latencyMs, retry_after: '2', mailbox_concurrency: 4, drive_ru_per_minute: 0,
-      mailbox_requests_per_10min: 0, empty_page_rate: 0.05, replay_rate: 0.1, token_ttl: cfg.tokenTtl, token_storm_per_10s: 20, download_url_ttl: 3600 },
+      mailbox_requests_per_10min: 0, empty_page_rate: 0.05, replay_rate: 0.1, token_ttl: cfg.tokenTtl, token_storm_per_10s: 20, download_url_ttl: 3600,
+      rate_509: 0, upload_session_ttl: 3600, upload_max_mb: 256 },
   };
   ctx.mail = new Mailboxes(tenant); ctx.contacts = new Contacts(tenant); ctx.calendars = new Calendars(tenant); ctx.drives = new Drives(tenant);
-  ctx.download = new Download(ctx); ctx.auth = new Auth(ctx, tls); ctx.throttle = new Throttle(ctx);
+  ctx.download = new Download(ctx); ctx.auth = new Auth(ctx, tls); ctx.throttle = new Throttle(ctx); ctx.uploads = new Uploads(ctx);
   ctx.router = new Router(ctx, [require('./mail').routes(), require('./contacts').routes(), require('./calendar').routes(), require('./drive_routes').routes()]);
   const control = new Control(ctx);
 
@@ -128,8 +130,9 @@ async function main() {
         if (ctx.knobs.latency_ms) await sleep(ctx.knobs.latency_ms);
         return writeResp(req, res, await runBatch(ctx, req.headers, body), counters);
       }
-      if (req.method === 'POST' || req.method === 'PATCH' || req.method === 'PUT') await readBody(req, 64 << 20).catch(() => null);
-      const resp = await ctx.router.exec({ method: req.method === 'HEAD' ? 'GET' : req.method, path: sub, query, headers: req.headers }, { allowReset: true });
+      let body;
+      if (req.method === 'POST' || req.method === 'PATCH' || req.method === 'PUT') body = await readBody(req, 64 << 20).catch(() => null);
+      const resp = await ctx.router.exec({ method: req.method === 'HEAD' ? 'GET' : req.method, path: sub, query, headers: req.headers, body }, { allowReset: true });
       if (resp === 'reset') { req.socket.destroy(); return; }
       writeResp(req, res, resp, counters);
     } catch (e) {
@@ -140,11 +143,25 @@ async function main() {
 
   const dl = https.createServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 65000, headersTimeout: 70000 }, async (req, res) => {
     try {
-      counters.req('download');
       const url = new URL(req.url, 'https://x');
+      if (url.pathname === '/personal/upload.aspx') {
+        counters.req('upload');
+        const key = `UP ${req.method} ${req.url} ${req.headers['content-range'] || ''}`;
+        const cl = Number(req.headers['content-length'] || 0);
+        if (cl > 64 << 20) { res.setHeader('Connection', 'close'); return writeResp(req, res, { status: 413, headers: {}, json: { error: { code: 'invalidRange', message: 'A fragment must be smaller than 60 MiB.' } } }, counters); }
+        const body = req.method === 'PUT' || req.method === 'POST' ? await readBody(req, 64 << 20) : Buffer.alloc(0);
+        ctx.throttle.noteArrival(key);
+        const f = ctx.throttle.injected(key, true);
+        if (f === 'reset') { req.socket.destroy(); return; }
+        if (f) return writeResp(req, res, f, counters);
+        const resp = ctx.uploads.handle(req, url, body);
+        if (ctx.knobs.latency_ms) await sleep(ctx.knobs.latency_ms);
+        return writeResp(req, res, resp, counters);
+      }
+      counters.req('download');
       const key = `DL ${req.url}`;
       ctx.throttle.noteArrival(key);
-      const f = ctx.throttle.injected(key, true);
+      const f = ctx.throttle.injected(key, true, true);
       if (f === 'reset') { req.socket.destroy(); return; }
       if (f) return writeResp(req, res, f, counters);
       let resp = ctx.download.handle(req, url);

@@ -26,8 +26,11 @@ class Throttle {
   reseed(seed) { this.rand = rng(seed, 'faults'); }
   retryAfterValue() {
     const v = this.ctx.knobs.retry_after;
-    if (Array.isArray(v)) return String(v[Math.floor(this.rand() * v.length)]);
-    return String(v);
+    const x = Array.isArray(v) ? v[Math.floor(this.rand() * v.length)] : v;
+    // "date" / "date:N": an HTTP-date N seconds (default 2) from now instead of delta-seconds
+    const dm = /^date(?::(\d+(?:\.\d+)?))?$/.exec(String(x));
+    if (dm) return new Date(Date.now() + (dm[1] ? parseFloat(dm[1]) : 2) * 1000).toUTCString();
+    return String(x);
   }
   // Before handling: note early retries (the same method+URL retried before Retry-After).
   noteArrival(key) {
@@ -38,11 +41,14 @@ class Throttle {
     }
   }
   remember(key, retryAfter) {
-    this.retryAt.set(key, Date.now() + parseFloat(retryAfter) * 1000 - 50);
+    const secs = Number(retryAfter);
+    const at = Number.isFinite(secs) ? Date.now() + secs * 1000 : Date.parse(retryAfter);
+    this.retryAt.set(key, at - 50);
     if (this.retryAt.size > 100000) this.retryAt.delete(this.retryAt.keys().next().value);
   }
   // random faults: returns 'reset' | response | null
-  injected(key, allowReset) {
+  // download: also inject 509 Bandwidth Limit Exceeded (rate_509; drive downloads only)
+  injected(key, allowReset, download) {
     const k = this.ctx.knobs;
     if (allowReset && k.rate_reset > 0 && this.rand() < k.rate_reset) { this.ctx.counters.fault('reset'); return 'reset'; }
     if (k.rate_503 > 0 && this.rand() < k.rate_503) {
@@ -52,6 +58,10 @@ class Throttle {
     if (k.rate_429 > 0 && this.rand() < k.rate_429) {
       const ra = this.retryAfterValue(); this.remember(key, ra); this.ctx.counters.throttled('injected');
       return { ...gerr(429, 'TooManyRequests', 'Please retry again later.', { 'Retry-After': ra }, '429') };
+    }
+    if (download && k.rate_509 > 0 && this.rand() < k.rate_509) {
+      const ra = this.retryAfterValue(); this.remember(key, ra); this.ctx.counters.throttled('injected_509');
+      return { ...gerr(509, 'bandwidthLimitExceeded', 'Bandwidth Limit Exceeded', { 'Retry-After': ra }, '509') };
     }
     return null;
   }
