@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <ctime>
+#include <atomic>
 #include <deque>
+#include <thread>
 
 #include "sync/encoding.h"
 #include "sync/icalendar.h"
@@ -14,6 +16,7 @@ namespace {
 
 constexpr char kImmutableId[] = "IdType=\"ImmutableId\"";
 constexpr char kPageSize[] = "odata.maxpagesize=200";
+constexpr size_t kFoldersInParallel = 4;
 
 std::string Str(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
@@ -402,10 +405,19 @@ class ExchangeCollector final : public Collector {
                           ApplyRound(ctx.client, ctx.writer, tree_spec, std::move(tree), folders, ctx.counters));
     (void)applied;
 
-    // 2. Messages: one delta stream per folder.
+    // 2. Messages: one delta stream per folder; up to kFoldersInParallel
+    // folders at once (each downloads with its own threads; the mailbox
+    // limiter keeps the mailbox at 4 requests in flight), so per-folder
+    // round trips overlap instead of adding up.
     bool partial = false;
     std::vector<std::string> keep = {"folders"};
     MessageTraits traits(UserPath(user));
+    struct Job {
+      ContainerSpec spec;
+      ContainerState* state;
+      ContainerResult result;
+    };
+    std::vector<Job> jobs;
     for (const auto& [fid, node] : folders.nodes) {
       auto rel = NodePath(folders, fid);
       if (!rel) continue;
@@ -417,11 +429,25 @@ class ExchangeCollector final : public Collector {
       spec.initial_url = UserPath(user) + "/mailFolders/" + EncodePathSegment(fid) + "/messages/delta?" + kMessageSelect;
       spec.request = request;
       spec.object = spec.root_path;
-      ContainerState& cs = ctx.state.GetContainer(*state, key);
-      ContainerResult r = SyncContainer(ctx.client, ctx.writer, spec, traits, cs, ctx.counters);
+      jobs.push_back({std::move(spec), &ctx.state.GetContainer(*state, key), {}});
+    }
+    {
+      std::atomic<size_t> next{0};
+      auto worker = [&] {
+        for (size_t i = next++; i < jobs.size(); i = next++) {
+          jobs[i].result = SyncContainer(ctx.client, ctx.writer, jobs[i].spec, traits, *jobs[i].state, ctx.counters);
+        }
+      };
+      std::vector<std::thread> pool;
+      for (size_t t = 1; t < std::min<size_t>(kFoldersInParallel, jobs.size()); ++t) pool.emplace_back(worker);
+      worker();
+      for (auto& t : pool) t.join();
+    }
+    for (auto& job : jobs) {
+      const ContainerResult& r = job.result;
       if (!r.status.ok()) {
         if (r.store_failure) return r.status;
-        ctx.report(ObjectFailure(spec.root_path, r.status, r.error));
+        ctx.report(ObjectFailure(job.spec.root_path, r.status, r.error));
         partial = true;
         continue;
       }
