@@ -121,6 +121,12 @@ test('conflictBehavior fail/replace/rename; replace by item id; DELETE cancels; 
   assert.strictEqual((await emu.control('/control/expire-upload-sessions', {})).expired >= 1, true);
   const ex = await put(e.uploadUrl, Buffer.alloc(FRAG), FRAG, 2 * FRAG);
   assert.strictEqual(ex.status, 404); assert.strictEqual(ex.json().error.code, 'itemNotFound'); assert.strictEqual(ex.json().error.innerError.code, 'uploadSessionNotFound');
+  // deferCommit: the last fragment gives 202 with no ranges left, POST commits
+  const dc = (await post(`drives/${drive.id}/items/${docs.id}:/deferred.txt:/createUploadSession`, { deferCommit: true })).json();
+  const last = await upload(dc.uploadUrl, Buffer.from('deferred'));
+  assert.strictEqual(last.status, 202); assert.deepStrictEqual(last.json().nextExpectedRanges, []);
+  const cm = await up('POST', dc.uploadUrl);
+  assert.strictEqual(cm.status, 201); assert.strictEqual(cm.json().name, 'deferred.txt');
   // bad requests
   assert.strictEqual((await post(`drives/${drive.id}/items/${docs.id}:/x.bin:/createUploadSession`, { item: { '@microsoft.graph.conflictBehavior': 'bogus' } })).status, 400);
   assert.strictEqual((await post(`drives/${drive.id}/items/${docs.id}:/a*b.bin:/createUploadSession`, {})).status, 400);
