@@ -431,6 +431,18 @@ class ExchangeCollector final : public Collector {
       spec.object = spec.root_path;
       jobs.push_back({std::move(spec), &ctx.state.GetContainer(*state, key), {}});
     }
+    // Contacts and calendars (listings, mostly small requests) run beside
+    // the message folders, so their round trips overlap the downloads. They
+    // only touch their own containers (references above stay valid: the
+    // container map is a std::map and message workers do not look it up).
+    std::vector<std::string> aux_keep;
+    Result<bool> contacts_ok = true, calendars_ok = true;
+    std::thread aux([&] {
+      // 3. Contacts: <upn>/Contacts (the default folder) and its subfolders.
+      contacts_ok = BackupContacts(ctx, user, *state, &aux_keep);
+      // 4. Calendars: <upn>/Calendar/<calendar>/<date> <subject> [<id>].ics
+      if (contacts_ok.ok()) calendars_ok = BackupCalendars(ctx, user, *state, &aux_keep);
+    });
     {
       std::atomic<size_t> next{0};
       auto worker = [&] {
@@ -443,6 +455,7 @@ class ExchangeCollector final : public Collector {
       worker();
       for (auto& t : pool) t.join();
     }
+    aux.join();
     for (auto& job : jobs) {
       const ContainerResult& r = job.result;
       if (!r.status.ok()) {
@@ -454,12 +467,10 @@ class ExchangeCollector final : public Collector {
       for (const auto& f : r.outcome.failures) ctx.report(f);
       if (!r.outcome.failures.empty()) partial = true;
     }
-    // 3. Contacts: <upn>/Contacts (the default folder) and its subfolders.
-    M365_ASSIGN_OR_RETURN(bool contacts_ok, BackupContacts(ctx, user, *state, &keep));
-    if (!contacts_ok) partial = true;
-    // 4. Calendars: <upn>/Calendar/<calendar name>/<date> <subject> [<id>].ics
-    M365_ASSIGN_OR_RETURN(bool calendars_ok, BackupCalendars(ctx, user, *state, &keep));
-    if (!calendars_ok) partial = true;
+    if (!contacts_ok.ok()) return contacts_ok.status();
+    if (!calendars_ok.ok()) return calendars_ok.status();
+    if (!*contacts_ok || !*calendars_ok) partial = true;
+    keep.insert(keep.end(), aux_keep.begin(), aux_keep.end());
     SyncStateStore::RetainContainers(*state, keep);
     return partial ? ObjectOutcome::kPartial : ObjectOutcome::kDone;
   }
