@@ -9,8 +9,8 @@
 #       a large OneDrive (generated on the fly, --max-file-mb 300)
 # Usage: bench/sync_bench.sh [BUILD_DIR]   (default: build)
 # Scale knobs (environment): TP_USERS=8 TP_MSGS=300 TP_FILES=24 INC_USERS=10 INC_MSGS=10000
-#   DRIVE_FILES=40 (files of the big drive, up to 300 MiB each) MAILBOX_MSGS=0 (set 100000 to also
-#   back up one 100,000-message mailbox alone).
+#   DRIVE_FILES=400 (files of the big drive, 0-300 MiB each: ~3.4 GB) MAILBOX_MSGS=100000 (one
+#   mailbox backed up alone; 0 skips it) PARTS="a b c" (which parts to run).
 # Prints a summary; raw JSON lines go to $OUT/results.jsonl (OUT default /tmp/m365vault-sync-bench).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +22,7 @@ TIME=/usr/bin/time
 OUT=${OUT:-/tmp/m365vault-sync-bench}
 TP_USERS=${TP_USERS:-8} TP_MSGS=${TP_MSGS:-300} TP_FILES=${TP_FILES:-24}
 INC_USERS=${INC_USERS:-10} INC_MSGS=${INC_MSGS:-10000}
-DRIVE_FILES=${DRIVE_FILES:-40} MAILBOX_MSGS=${MAILBOX_MSGS:-0}
+DRIVE_FILES=${DRIVE_FILES:-400} MAILBOX_MSGS=${MAILBOX_MSGS:-100000} PARTS=${PARTS:-a b c}
 rm -rf "$OUT"; mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 export M365VAULT_PASSPHRASE="bench passphrase" M365VAULT_TEST_FAST_KDF=1
@@ -62,6 +62,8 @@ backup() {
 }
 val() { grep "\"label\":\"$1\"" "$RESULTS" | tail -1 | jget "o.$2"; }
 
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+if part a; then
 echo "== (a) throughput: $TP_USERS users x $TP_MSGS messages / $TP_FILES files, latency 20 ms"
 start tp --seed 3 --users "$TP_USERS" --messages-per-user "$TP_MSGS" --files-per-user "$TP_FILES" \
   --max-file-mb 16 --latency-ms 20 --contacts-per-user 10 --events-per-user 10
@@ -72,6 +74,8 @@ node "$REPO/bench/sync_capacity.js" "$EMU_DIR/emulator.json" --kind mail --mailb
 node "$REPO/bench/sync_capacity.js" "$EMU_DIR/emulator.json" --kind drive --mailboxes 4 --seconds 10 \
   | sed 's/^{/{"label":"cap_drive",/' | tee -a "$RESULTS"
 
+fi
+if part b; then
 echo "== (b) incremental: $INC_USERS users x $INC_MSGS messages (no latency)"
 start inc --seed 5 --users "$INC_USERS" --messages-per-user "$INC_MSGS" --files-per-user 10 --max-file-mb 1 \
   --contacts-per-user 10 --events-per-user 10
@@ -80,6 +84,8 @@ backup exchange inc_nochange
 control POST /control/mutate '{"op":"churn","fraction":0.01,"seed":9}' >/dev/null
 backup exchange inc_churn1
 
+fi
+if part c; then
 echo "== (c) memory: a OneDrive of $DRIVE_FILES files up to 300 MiB"
 start drive --seed 11 --users 1 --messages-per-user 1 --files-per-user "$DRIVE_FILES" --max-file-mb 300 \
   --hash-max-mb 0
@@ -89,6 +95,7 @@ if [ "$MAILBOX_MSGS" -gt 0 ]; then
   start mailbox --seed 13 --users 1 --messages-per-user "$MAILBOX_MSGS" --files-per-user 1
   backup exchange mem_mailbox
 fi
+fi
 
 echo
 echo "== summary"
@@ -97,16 +104,20 @@ const fs = require('fs');
 const r = Object.fromEntries(fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l)).map((o) => [o.label, o]));
 const mb = (b) => b / 1048576;
 const f = (x, d = 1) => Number(x).toFixed(d);
+if (r.tp_exchange) {
 const ex = r.tp_exchange, od = r.tp_onedrive, cm = r.cap_mail, cd = r.cap_drive;
 console.log(`(a) exchange first backup: ${ex.items} items in ${f(ex.seconds, 2)} s = ${f(ex.items / ex.seconds)} items/s, ${f(mb(ex.bytes) / ex.seconds, 2)} MB/s;` +
   ` emulator capacity ($value, 4 mailboxes x 4): ${cm.items_per_s} items/s, ${cm.MB_per_s} MB/s -> ratio ${f(100 * ex.items / ex.seconds / cm.items_per_s)} % (items), ${f(100 * mb(ex.bytes) / ex.seconds / cm.MB_per_s)} % (MB)`);
 console.log(`(a) onedrive first backup: ${od.items} files, ${f(mb(od.bytes))} MB in ${f(od.seconds, 2)} s = ${f(mb(od.bytes) / od.seconds, 2)} MB/s;` +
   ` emulator capacity (downloads, 4 drives x 4): ${cd.MB_per_s} MB/s -> ratio ${f(100 * mb(od.bytes) / od.seconds / cd.MB_per_s)} %`);
+}
+if (r.inc_first) {
 const i1 = r.inc_first, i0 = r.inc_nochange, ic = r.inc_churn1;
 console.log(`(b) first backup of ${i1.items} items: ${f(i1.seconds)} s, ${i1.requests} requests, peak RSS ${f(i1.rss_kb / 1024)} MiB`);
 console.log(`(b) no-change run: ${i0.requests} requests, ${f(i0.seconds, 2)} s, ${i0.items} items written, peak RSS ${f(i0.rss_kb / 1024)} MiB`);
 console.log(`(b) 1 % churn: ${ic.requests} requests, ${f(ic.seconds, 2)} s, ${ic.items} items written`);
+}
 const d = r.mem_drive;
-console.log(`(c) onedrive ${d.items} files, ${f(mb(d.bytes))} MB in ${f(d.seconds, 1)} s: peak RSS ${f(d.rss_kb / 1024)} MiB`);
-if (r.mem_mailbox) console.log(`(c) one mailbox, ${r.mem_mailbox.items} items: peak RSS ${f(r.mem_mailbox.rss_kb / 1024)} MiB in ${f(r.mem_mailbox.seconds)} s`);
+if (d) console.log(`(c) onedrive ${d.items} files, ${f(mb(d.bytes))} MB in ${f(d.seconds, 1)} s: peak RSS ${f(d.rss_kb / 1024)} MiB`);
+if (r.mem_mailbox) console.log(`(c) one mailbox, ${r.mem_mailbox.items} items (${r.mem_mailbox.requests} requests): peak RSS ${f(r.mem_mailbox.rss_kb / 1024)} MiB in ${f(r.mem_mailbox.seconds)} s`);
 EOF
