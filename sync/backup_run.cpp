@@ -1,6 +1,8 @@
 // sync/backup_run.cpp
 #include "sync/backup_run.h"
 
+#include "backend/vault_profiles.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -94,6 +96,9 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   }
   auto users = ListUsers(*client);
   if (!users.ok()) return fail(users.status().WithContext("listing users"));
+  if (options.include_object) {
+    std::erase_if(*users, [&](const UserInfo& u) { return !options.include_object(u.upn); });
+  }
 
   const int64_t run_time = NowNs();
   auto writer = SnapshotWriter::Start(*repo, parent);
@@ -205,6 +210,21 @@ Result<std::vector<DiscoveredUser>> Discover(Vault& vault, const std::string& te
   worker();
   for (auto& t : pool) t.join();
   return out;
+}
+
+}  // namespace m365vault::sync
+
+namespace m365vault::sync {
+
+Result<std::function<bool(const std::string&)>> ProfileFilter(Vault& vault, const std::string& tenant,
+                                                              const std::string& type) {
+  M365_ASSIGN_OR_RETURN(std::unique_ptr<ProfileStore> store, ProfileStore::Open(vault, Clock::Real()));
+  M365_ASSIGN_OR_RETURN(ScanProfile profile, store->GetProfile(tenant, SupportedTypes()));
+  return std::function<bool(const std::string&)>([profile, type](const std::string& upn) {
+    ProfileObject object;
+    object.upn = upn;
+    return EvaluateProfile(profile, type, object).protect;
+  });
 }
 
 }  // namespace m365vault::sync

@@ -57,6 +57,10 @@ struct RunOptions {
   int parallel_objects = 4;
   // Use this client instead of ConnectTenant (tests). Must outlive the run.
   GraphClient* client = nullptr;
+  // The scan profile's verdict per object (user UPN): false = not protected
+  // by this run. Unset: every object. An excluded object is left as the
+  // parent snapshot had it (nothing is deleted because of a rule change).
+  std::function<bool(const std::string& upn)> include_object;
 };
 
 struct RunResult {
@@ -78,6 +82,11 @@ struct RunResult {
 // vault says the same).
 Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::string& type,
                             const RunOptions& options = {});
+
+// RunOptions::include_object for the tenant's scan profile (express mode:
+// everything; advanced mode: its rules for `type`).
+Result<std::function<bool(const std::string&)>> ProfileFilter(Vault& vault, const std::string& tenant,
+                                                              const std::string& type);
 
 struct DiscoveredUser {
   std::string id, upn, display_name;

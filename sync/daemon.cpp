@@ -71,9 +71,10 @@ Daemon::Daemon(Vault& vault, ProfileStore& store, DaemonOptions options)
     : vault_(vault), store_(store), options_(std::move(options)), clock_(options_.clock ? *options_.clock : Clock::Real()) {
   if (options_.max_parallel < 1) options_.max_parallel = 1;
   if (!options_.backup) {
-    options_.backup = [this](const std::string& tenant, const std::string& type) {
+    options_.backup = [this](const std::string& tenant, const std::string& type) -> Result<RunResult> {
       RunOptions ro;
       ro.parallel_objects = options_.parallel_objects;
+      M365_ASSIGN_OR_RETURN(ro.include_object, ProfileFilter(vault_, tenant, type));
       return RunBackup(vault_, tenant, type, ro);
     };
   }

@@ -122,6 +122,11 @@ else
     fail "no backup by the daemon: $(cat "$WORK/d2.log" "$WORK/d2.err")"
   kill -TERM $D2; wait $D2; rc=$?
   [ $rc -eq 0 ] || fail "daemon 2 exited $rc"
+  # The advanced rules decided what the backup took: the excluded mailbox is absent.
+  expect 0 "$BIN" ls emu latest --type exchange
+  SECOND=$(echo "$OUT" | grep -v -F "$FIRST" | grep '@' | head -1)
+  [ -n "$SECOND" ] || fail "no protected mailbox in the snapshot: $OUT"
+  if echo "$OUT" | grep -q -F "$FIRST"; then fail "excluded mailbox $FIRST was backed up: $OUT"; fi
   expect 0 "$BIN" status emu --json
   [ "$(echo "$OUT" | json 'd["tenants"][0]["types"][0]["last_status"], d["tenants"][0]["types"][0]["items"] > 0, d["tenants"][0]["types"][0]["protected"] == '"$NMBX"' - 1, d["tenants"][0]["types"][1]["in_profile"]')" = \
     "succeeded True True False" ] || fail "status after the daemon's run: $OUT"
