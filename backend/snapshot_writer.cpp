@@ -220,6 +220,9 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   Result<SnapshotInfo> Commit(SnapshotInfo fields) override {
     M365_RETURN_IF_ERROR(DrainPending());
     std::lock_guard<std::mutex> l(mu_);
+    // WriteTree consumes the overlay, so a failed Commit cannot be retried.
+    if (committed_) return Status::InvalidArgument("Commit was already called on this writer");
+    committed_ = true;
     M365_ASSIGN_OR_RETURN(BlobId root, WriteTree(root_.get()));
     M365_RETURN_IF_ERROR(repo_.Flush());
     fields.root = root;
@@ -377,9 +380,13 @@ class SnapshotWriterImpl final : public SnapshotWriter {
       M365_ASSIGN_OR_RETURN(BlobId id, WriteTree(child.get()));
       d->entries.at(name).subtree = id;
     }
+    // Moved, not copied: Commit is the writer's last call, and a directory of
+    // 100,000 mails would otherwise briefly exist twice.
     Tree tree;
     tree.entries.reserve(d->entries.size());
-    for (auto& [name, e] : d->entries) tree.entries.push_back(e);  // std::map: already sorted
+    for (auto& [name, e] : d->entries) tree.entries.push_back(std::move(e));  // std::map: already sorted
+    d->entries.clear();
+    d->children.clear();
     Bytes data = EncodeTree(tree);
     BlobId id = repo_.HashBlob(data);
     M365_RETURN_IF_ERROR(repo_.SaveBlob(BlobType::kTree, id, data).status());
@@ -394,6 +401,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   std::optional<SnapshotInfo> parent_;
   std::map<std::string, uint64_t> stats_;          // GUARDED_BY(mu_)
   BlobId sync_state_;
+  bool committed_ = false;  // GUARDED_BY(mu_)
   std::mutex pending_mu_;  // before mu_
   std::deque<PendingFile> pending_;  // GUARDED_BY(pending_mu_), in Finish order
   size_t pending_chunks_ = 0;        // GUARDED_BY(pending_mu_)
