@@ -2,6 +2,7 @@
 #include "sync/delta_engine.h"
 
 #include <algorithm>
+#include <functional>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -213,7 +214,24 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
     size_t depth;
   };
   std::vector<Move> out;  // removed, or moved/renamed
+  // A node whose whole parent chain kept its parents and names has the same
+  // path: skip it without building paths (a mailbox of 100,000 mails with a
+  // few changes then builds a few paths, not 200,000).
+  std::unordered_map<const NodeState*, bool> stable_memo;
+  std::function<bool(const std::string&)> stable = [&](const std::string& id) -> bool {
+    if (id.empty()) return true;
+    auto o = old_nodes.find(id);
+    if (o == old_nodes.end()) return false;
+    if (auto m = stable_memo.find(&o->second); m != stable_memo.end()) return m->second;
+    stable_memo[&o->second] = false;  // loop guard
+    auto n = nodes.find(id);
+    bool result = n != nodes.end() && n->second.parent == o->second.parent && n->second.name == o->second.name &&
+                  stable(o->second.parent);
+    stable_memo[&o->second] = result;
+    return result;
+  };
   for (const auto& [id, n] : old_nodes) {
+    if (stable(id)) continue;
     auto from = RelPath(old_nodes, id, old_memo);
     if (!from) continue;
     if (removed.count(id) || !nodes.count(id)) {
