@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "sync/backup_run.h"
+#include "sync/engine/backup_run.h"
 
 namespace m365vault::cli {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "backend/vault_profiles.h"
 #include "cli/commands.h"
-#include "sync/daemon.h"
+#include "sync/schedule/daemon.h"
 
 namespace m365vault::cli {
 namespace {

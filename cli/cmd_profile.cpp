@@ -6,8 +6,8 @@
 #include "backend/vault_profiles.h"
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "sync/backup_run.h"
-#include "sync/daemon.h"
+#include "sync/engine/backup_run.h"
+#include "sync/schedule/daemon.h"
 
 namespace m365vault::cli {
 namespace {

@@ -6,7 +6,7 @@
 #include "backend/vault_profiles.h"
 #include "cli/commands.h"
 #include "cli/output.h"
-#include "sync/status.h"
+#include "sync/schedule/status.h"
 
 namespace m365vault::cli {
 namespace {

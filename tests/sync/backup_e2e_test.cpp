@@ -23,10 +23,10 @@
 #include "backend/snapshot_reader.h"
 #include "backend/tree.h"
 #include "backend/vault.h"
-#include "sync/backup_run.h"
-#include "sync/curl_http_client.h"
-#include "sync/icalendar.h"
-#include "sync/safe_name.h"
+#include "sync/engine/backup_run.h"
+#include "sync/graph/curl_http_client.h"
+#include "sync/engine/icalendar.h"
+#include "sync/engine/safe_name.h"
 
 namespace m365vault::sync {
 namespace {

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "backend/clock.h"
-#include "sync/concurrency_limiter.h"
-#include "sync/fake_http_client.h"
-#include "sync/graph_client.h"
+#include "sync/graph/concurrency_limiter.h"
+#include "sync/graph/fake_http_client.h"
+#include "sync/graph/graph_client.h"
 #include "tests/sync/sync_test_util.h"
 
 namespace m365vault::sync {

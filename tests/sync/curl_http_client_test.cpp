@@ -13,9 +13,9 @@
 #include <string>
 
 #include "backend/clock.h"
-#include "sync/curl_http_client.h"
-#include "sync/graph_client.h"
-#include "sync/token_provider.h"
+#include "sync/graph/curl_http_client.h"
+#include "sync/graph/graph_client.h"
+#include "sync/graph/token_provider.h"
 
 namespace m365vault::sync {
 namespace {

@@ -9,10 +9,10 @@
 #include <set>
 
 #include "backend/clock.h"
-#include "sync/delta_engine.h"
-#include "sync/fake_http_client.h"
-#include "sync/safe_name.h"
-#include "sync/sync_state.h"
+#include "sync/engine/delta_engine.h"
+#include "sync/graph/fake_http_client.h"
+#include "sync/engine/safe_name.h"
+#include "sync/engine/sync_state.h"
 #include "tests/backend/test_util.h"
 #include "tests/sync/sync_test_util.h"
 

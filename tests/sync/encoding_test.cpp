@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "sync/encoding.h"
+#include "sync/graph/encoding.h"
 
 namespace m365vault::sync {
 

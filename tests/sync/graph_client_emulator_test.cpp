@@ -14,11 +14,11 @@
 #include <thread>
 
 #include "backend/clock.h"
-#include "sync/curl_http_client.h"
-#include "sync/encoding.h"
-#include "sync/graph_client.h"
-#include "sync/jwt_assertion.h"
-#include "sync/token_provider.h"
+#include "sync/graph/curl_http_client.h"
+#include "sync/graph/encoding.h"
+#include "sync/graph/graph_client.h"
+#include "sync/graph/jwt_assertion.h"
+#include "sync/graph/token_provider.h"
 
 namespace m365vault::sync {
 namespace {

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include "backend/clock.h"
-#include "sync/fake_http_client.h"
-#include "sync/graph_client.h"
+#include "sync/graph/fake_http_client.h"
+#include "sync/graph/graph_client.h"
 #include "tests/sync/sync_test_util.h"
 
 namespace m365vault::sync {

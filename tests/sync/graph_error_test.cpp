@@ -1,7 +1,7 @@
 // tests/sync/graph_error_test.cpp
 #include <catch2/catch.hpp>
 
-#include "sync/graph_error.h"
+#include "sync/graph/graph_error.h"
 
 namespace m365vault::sync {
 

@@ -1,7 +1,7 @@
 // tests/sync/icalendar_test.cpp: the pure Graph event -> iCalendar renderer.
 #include <catch2/catch.hpp>
 
-#include "sync/icalendar.h"
+#include "sync/engine/icalendar.h"
 
 namespace m365vault::sync {
 namespace {

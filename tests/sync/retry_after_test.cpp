@@ -4,7 +4,7 @@
 #include <ctime>
 #include <set>
 
-#include "sync/retry_after.h"
+#include "sync/graph/retry_after.h"
 
 namespace m365vault::sync {
 namespace {

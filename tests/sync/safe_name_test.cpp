@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "backend/tree.h"
-#include "sync/safe_name.h"
+#include "sync/engine/safe_name.h"
 
 namespace m365vault::sync {
 

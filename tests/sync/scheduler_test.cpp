@@ -9,9 +9,9 @@
 #include <set>
 
 #include "backend/vault_profiles.h"
-#include "sync/daemon.h"
-#include "sync/scheduler.h"
-#include "sync/warnings.h"
+#include "sync/schedule/daemon.h"
+#include "sync/schedule/scheduler.h"
+#include "sync/schedule/warnings.h"
 
 namespace m365vault::sync {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "sync/token_provider.h"
+#include "sync/graph/token_provider.h"
 
 namespace m365vault::sync::testing {
 

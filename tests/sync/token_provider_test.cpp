@@ -12,10 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/clock.h"
-#include "sync/encoding.h"
-#include "sync/fake_http_client.h"
-#include "sync/jwt_assertion.h"
-#include "sync/token_provider.h"
+#include "sync/graph/encoding.h"
+#include "sync/graph/fake_http_client.h"
+#include "sync/graph/jwt_assertion.h"
+#include "sync/graph/token_provider.h"
 #include "tests/sync/sync_test_util.h"
 
 namespace m365vault::sync {

@@ -1,0 +1,230 @@
+// sync/engine/backup_run.cpp
+#include "sync/engine/backup_run.h"
+
+#include "backend/vault_profiles.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "backend/snapshot_writer.h"
+#include "sync/engine/collectors.h"
+#include "sync/graph/jwt_assertion.h"
+#include "sync/engine/sync_state.h"
+
+namespace m365vault::sync {
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GraphStack>> ConnectTenant(Vault& vault, const std::string& tenant,
+                                                  GraphClientOptions options) {
+  static CurlGlobal curl_global;  // curl_global_init is thread-safe in libcurl >= 7.84
+  if (!curl_global.ok()) return Status::Unavailable("libcurl cannot initialise", false);
+  M365_ASSIGN_OR_RETURN(TenantRecord record, vault.GetTenant(tenant));
+  M365_ASSIGN_OR_RETURN(TenantCredential credential, vault.GetTenantCredential(tenant));
+  auto stack = std::make_unique<GraphStack>();
+  CurlHttpClient::Options http_options;
+  http_options.ca_file = record.ca_file;
+  M365_ASSIGN_OR_RETURN(stack->http, CurlHttpClient::Create(http_options));
+  ClientCredentialsOptions token_options;
+  token_options.login_url = record.login_url.empty() ? kDefaultLoginUrl : record.login_url;
+  token_options.tenant_id = record.tenant_id;
+  token_options.client_id = record.client_id;
+  if (credential.kind == CredentialKind::kCertificate) {
+    M365_ASSIGN_OR_RETURN(auto cert, CertificateCredential::FromPem(credential.secret));
+    token_options.certificate = std::shared_ptr<const CertificateCredential>(std::move(cert));
+  } else {
+    token_options.client_secret = credential.secret;
+  }
+  M365_ASSIGN_OR_RETURN(stack->tokens,
+                        ClientCredentialsTokenProvider::Create(std::move(token_options), *stack->http, Clock::Real()));
+  options.graph_url = record.graph_url.empty() ? kDefaultGraphUrl : record.graph_url;
+  stack->client = std::make_unique<GraphClient>(std::move(options), *stack->http, *stack->tokens, Clock::Real());
+  return stack;
+}
+
+std::vector<std::string> SupportedTypes() {
+  std::vector<std::string> types;
+  for (const Collector* c : Collectors()) types.push_back(c->type());
+  return types;
+}
+
+Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::string& type,
+                            const RunOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const Collector* collector = FindCollector(type);
+  if (!collector) return Status::InvalidArgument("unknown object type '" + type + "'");
+  M365_ASSIGN_OR_RETURN(std::unique_ptr<Repository> repo, vault.OpenRepository(tenant));
+  M365_ASSIGN_OR_RETURN(auto lock, repo->Lock(LockMode::kShared, "backup " + type));
+
+  // The parent: the latest snapshot of this type, and its sync state.
+  M365_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> snapshots, repo->ListSnapshots());
+  const SnapshotInfo* parent = nullptr;
+  for (const auto& s : snapshots) {
+    if (s.object_type == type && (!parent || s.time_ns > parent->time_ns)) parent = &s;
+  }
+  SyncStateStore state(*repo);
+  if (parent) M365_RETURN_IF_ERROR(state.Load(parent->sync_state).WithContext("reading the sync state"));
+
+  std::unique_ptr<GraphStack> stack;
+  GraphClient* client = options.client;
+  M365_ASSIGN_OR_RETURN(int64_t job_id, vault.StartJob(tenant, "backup", type));
+  RunResult result;
+  result.job_id = job_id;
+  result.type = type;
+  result.parent_id = parent ? parent->id : "";
+  auto fail = [&](const Status& st) -> Result<RunResult> {
+    result.status = JobStatus::kFailed;
+    result.error = st.ToString();
+    (void)vault.FinishJob(job_id, JobStatus::kFailed, result.counts, "", result.error);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return result;
+  };
+  if (!client) {
+    auto connected = ConnectTenant(vault, tenant);
+    if (!connected.ok()) return fail(connected.status());
+    stack = std::move(connected).value();
+    client = stack->client.get();
+  }
+  auto users = ListUsers(*client);
+  if (!users.ok()) return fail(users.status().WithContext("listing users"));
+  if (options.include_object) {
+    std::erase_if(*users, [&](const UserInfo& u) { return !options.include_object(u.upn); });
+  }
+
+  const int64_t run_time = NowNs();
+  auto writer = SnapshotWriter::Start(*repo, parent);
+  if (!writer.ok()) return fail(writer.status());
+
+  std::mutex mu;  // guards result, progress
+  SyncCounters counters;
+  RunProgress progress;
+  progress.type = type;
+  progress.objects_total = users->size();
+  result.counts.objects_total = users->size();
+  auto report_progress = [&] {
+    if (!options.progress) return;
+    std::lock_guard<std::mutex> l(mu);
+    progress.items = counters.items;
+    progress.bytes = counters.bytes;
+    progress.failed = counters.items_failed;
+    options.progress(progress);
+  };
+  counters.on_progress = report_progress;
+  CollectorContext ctx{*client, **writer, state, counters, [&](const FailedItem& f) {
+                         std::lock_guard<std::mutex> l(mu);
+                         result.failures.push_back(f);
+                       }};
+
+  std::atomic<size_t> next{0};
+  Status fatal;
+  auto worker = [&] {
+    for (size_t i = next++; i < users->size(); i = next++) {
+      const UserInfo& user = (*users)[i];
+      auto outcome = collector->BackupUser(ctx, user);
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (!outcome.ok()) {
+          if (fatal.ok()) fatal = outcome.status().WithContext(user.upn);
+          next = users->size();
+          return;
+        }
+        ++progress.objects_done;
+        ++result.counts.objects_done;
+        if (*outcome == ObjectOutcome::kFailed) ++result.counts.objects_failed;
+        if (*outcome == ObjectOutcome::kNotApplicable) result.not_applicable.push_back(user.upn);
+      }
+      report_progress();
+    }
+  };
+  const int threads = std::max(1, std::min<int>(options.parallel_objects, static_cast<int>(users->size())));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  result.counts.items = counters.items;
+  result.counts.bytes = counters.bytes;
+  if (!fatal.ok()) return fail(fatal);
+
+  for (const auto& f : result.failures) {
+    (void)vault.AddJobEvent({job_id, NowNs(), f.object, f.code, f.reason, f.hint});
+  }
+  const uint64_t applicable = result.counts.objects_total - result.not_applicable.size();
+  if (applicable > 0 && result.counts.objects_failed == applicable) {
+    return fail(Status::Unavailable("every " + type + " object failed; see the job events"));
+  }
+  auto saved = state.Save();
+  if (!saved.ok()) return fail(saved.status());
+  Status st = (*writer)->SetSyncState(AsBytes(*saved));
+  if (!st.ok()) return fail(st);
+  SnapshotInfo fields;
+  fields.tenant = tenant;
+  fields.object_type = type;
+  fields.time_ns = run_time;
+  fields.job_id = std::to_string(job_id);
+  fields.partial = !result.failures.empty();
+  fields.failed = result.failures;
+  auto committed = (*writer)->Commit(std::move(fields));
+  if (!committed.ok()) return fail(committed.status());
+  result.snapshot_id = committed->id;
+  result.status = result.failures.empty() ? JobStatus::kSucceeded : JobStatus::kPartial;
+  (void)vault.FinishJob(job_id, result.status, result.counts, result.snapshot_id, "");
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+Result<std::vector<DiscoveredUser>> Discover(Vault& vault, const std::string& tenant, GraphClient* client) {
+  std::unique_ptr<GraphStack> stack;
+  if (!client) {
+    M365_ASSIGN_OR_RETURN(stack, ConnectTenant(vault, tenant));
+    client = stack->client.get();
+  }
+  M365_ASSIGN_OR_RETURN(std::vector<UserInfo> users, ListUsers(*client));
+  std::vector<DiscoveredUser> out(users.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < users.size(); i = next++) {
+      DiscoveredUser& d = out[i];
+      d.id = users[i].id;
+      d.upn = users[i].upn;
+      d.display_name = users[i].display_name;
+      for (const Collector* c : Collectors()) {
+        GraphError err;
+        Status st = c->Probe(*client, users[i], &err);
+        d.types.emplace_back(c->type(), st.ok() ? "yes"
+                                         : st.code() == Status::Code::kNotSupported ? "not applicable"
+                                                                                    : "error: " + st.message());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < 4; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  return out;
+}
+
+}  // namespace m365vault::sync
+
+namespace m365vault::sync {
+
+Result<std::function<bool(const std::string&)>> ProfileFilter(Vault& vault, const std::string& tenant,
+                                                              const std::string& type) {
+  M365_ASSIGN_OR_RETURN(std::unique_ptr<ProfileStore> store, ProfileStore::Open(vault, Clock::Real()));
+  M365_ASSIGN_OR_RETURN(ScanProfile profile, store->GetProfile(tenant, SupportedTypes()));
+  return std::function<bool(const std::string&)>([profile, type](const std::string& upn) {
+    ProfileObject object;
+    object.upn = upn;
+    return EvaluateProfile(profile, type, object).protect;
+  });
+}
+
+}  // namespace m365vault::sync

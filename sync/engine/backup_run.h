@@ -1,0 +1,98 @@
+// sync/engine/backup_run.h
+//
+// One backup run = one object type of one tenant = one snapshot:
+//   open the tenant's repository (shared lock), take the latest snapshot of
+//   that type as parent (and its sync state), start a job in the vault, run
+//   the collector over every user, record failures as job events, commit the
+//   snapshot (partial if anything failed) with the new sync state, finish
+//   the job. Nothing is visible until Commit, so a killed run leaves the
+//   previous snapshots intact and the next run starts from the last commit.
+//
+// Also: building the Graph client stack from a tenant record, and discovery.
+//
+// Thread safety: RunBackup uses worker threads internally; call it from one
+// thread per tenant/type.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/vault.h"
+#include "sync/graph/curl_http_client.h"
+#include "sync/graph/graph_client.h"
+#include "sync/graph/token_provider.h"
+
+namespace m365vault::sync {
+
+// The client stack for one tenant: curl (with the tenant's CA file), the
+// client-credentials token provider (secret or certificate from the vault),
+// and the Graph client on the tenant's graph_url.
+struct GraphStack {
+  std::unique_ptr<CurlHttpClient> http;
+  std::unique_ptr<ClientCredentialsTokenProvider> tokens;
+  std::unique_ptr<GraphClient> client;
+};
+Result<std::unique_ptr<GraphStack>> ConnectTenant(Vault& vault, const std::string& tenant,
+                                                  GraphClientOptions options = {});
+
+// The object types RunBackup accepts ("exchange", "onedrive").
+std::vector<std::string> SupportedTypes();
+
+struct RunProgress {
+  std::string type;
+  uint64_t objects_total = 0;
+  uint64_t objects_done = 0;
+  uint64_t items = 0;
+  uint64_t bytes = 0;
+  uint64_t failed = 0;
+};
+
+struct RunOptions {
+  // Called from worker threads (serialised) as objects and files complete.
+  std::function<void(const RunProgress&)> progress;
+  // Users backed up in parallel (each still limited to 4 requests per mailbox).
+  int parallel_objects = 4;
+  // Use this client instead of ConnectTenant (tests). Must outlive the run.
+  GraphClient* client = nullptr;
+  // The scan profile's verdict per object (user UPN): false = not protected
+  // by this run. Unset: every object. An excluded object is left as the
+  // parent snapshot had it (nothing is deleted because of a rule change).
+  std::function<bool(const std::string& upn)> include_object;
+};
+
+struct RunResult {
+  int64_t job_id = 0;
+  std::string type;
+  JobStatus status = JobStatus::kFailed;
+  std::string snapshot_id;  // "" when nothing was committed
+  std::string parent_id;
+  JobCounts counts;
+  std::vector<FailedItem> failures;
+  std::vector<std::string> not_applicable;  // UPNs without this type of data
+  std::string error;                         // why the run failed, if it did
+  double seconds = 0;
+};
+
+// Runs one backup. Returns an error only when the run could not even start
+// (unknown tenant or type, repository locked or unreadable); a run that
+// started returns a RunResult whose status says how it went (the job in the
+// vault says the same).
+Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::string& type,
+                            const RunOptions& options = {});
+
+// RunOptions::include_object for the tenant's scan profile (express mode:
+// everything; advanced mode: its rules for `type`).
+Result<std::function<bool(const std::string&)>> ProfileFilter(Vault& vault, const std::string& tenant,
+                                                              const std::string& type);
+
+struct DiscoveredUser {
+  std::string id, upn, display_name;
+  // Per type: "yes", "not applicable" or "error: ..."
+  std::vector<std::pair<std::string, std::string>> types;
+};
+Result<std::vector<DiscoveredUser>> Discover(Vault& vault, const std::string& tenant, GraphClient* client = nullptr);
+
+}  // namespace m365vault::sync

@@ -1,0 +1,495 @@
+// sync/engine/icalendar.cpp: Graph events -> RFC 5545 iCalendar.
+#include "sync/engine/icalendar.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <set>
+
+#include "sync/engine/safe_name.h"
+
+namespace m365vault::sync {
+namespace {
+
+using json = nlohmann::json;
+
+std::string Str(const json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return (it != j.end() && it->is_string()) ? RepairUtf8(it->get<std::string>()) : std::string();
+}
+
+int Int(const json& j, const char* key, int dflt) {
+  if (!j.is_object()) return dflt;
+  auto it = j.find(key);
+  return (it != j.end() && it->is_number_integer()) ? it->get<int>() : dflt;
+}
+
+// Days since 1970-01-01 <-> civil date (H. Hinnant's algorithms).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int>(yoe + era * 400 + (*m <= 2));
+}
+bool ParseDate(const std::string& s, int64_t* days) {
+  int y = 0;
+  unsigned m = 0, d = 0;
+  if (s.size() < 10 || sscanf(s.c_str(), "%4d-%2u-%2u", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 || d > 31) return false;
+  *days = DaysFromCivil(y, m, d);
+  return true;
+}
+std::string FormatDate(int64_t days) {
+  int y;
+  unsigned m, d;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[16];
+  snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
+  return buf;
+}
+unsigned DaysInMonth(int y, unsigned m) {
+  static const unsigned k[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+  return k[m - 1];
+}
+// 0 = Sunday.
+int Weekday(int64_t days) { return static_cast<int>(((days % 7) + 11) % 7); }
+
+const char* const kDayNames[] = {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"};
+const char* const kDayCodes[] = {"SU", "MO", "TU", "WE", "TH", "FR", "SA"};
+int DayIndex(const std::string& name) {
+  for (int i = 0; i < 7; ++i) {
+    if (name == kDayNames[i]) return i;
+  }
+  return -1;
+}
+std::vector<int> DaysOfWeek(const json& pattern) {
+  std::vector<int> days;
+  if (auto it = pattern.find("daysOfWeek"); it != pattern.end() && it->is_array()) {
+    for (const auto& d : *it) {
+      if (d.is_string()) {
+        int i = DayIndex(d.get<std::string>());
+        if (i >= 0 && std::find(days.begin(), days.end(), i) == days.end()) days.push_back(i);
+      }
+    }
+  }
+  return days;
+}
+int SetPos(const std::string& index) {
+  if (index == "second") return 2;
+  if (index == "third") return 3;
+  if (index == "fourth") return 4;
+  if (index == "last") return -1;
+  return 1;
+}
+
+// The `pos`th day (1-based, -1 = last) in month y/m whose weekday is in `days`.
+std::optional<int64_t> NthWeekdayInMonth(int y, unsigned m, const std::vector<int>& days, int pos) {
+  std::vector<int64_t> matches;
+  const int64_t first = DaysFromCivil(y, m, 1);
+  for (unsigned d = 0; d < DaysInMonth(y, m); ++d) {
+    if (std::find(days.begin(), days.end(), Weekday(first + d)) != days.end()) matches.push_back(first + d);
+  }
+  if (matches.empty()) return std::nullopt;
+  if (pos < 0) return matches.back();
+  if (static_cast<size_t>(pos) > matches.size()) return std::nullopt;
+  return matches[pos - 1];
+}
+
+// Graph "2024-05-01T10:00:00.0000000" -> "20240501T100000".
+std::string IcsLocal(const std::string& dt) {
+  if (dt.size() < 19) return {};
+  return dt.substr(0, 4) + dt.substr(5, 2) + dt.substr(8, 2) + "T" + dt.substr(11, 2) + dt.substr(14, 2) + dt.substr(17, 2);
+}
+bool IsUtc(const std::string& tz) { return tz.empty() || tz == "UTC" || tz == "Etc/UTC" || tz == "Coordinated Universal Time"; }
+
+// "DTSTART:20240501T100000Z" / "DTSTART;TZID=W. Europe Standard Time:20240501T100000" / ";VALUE=DATE:20240501".
+std::string DateProp(const char* name, const json& dt, bool all_day) {
+  const std::string when = Str(dt, "dateTime");
+  const std::string local = IcsLocal(when);
+  if (local.empty()) return {};
+  if (all_day) return std::string(name) + ";VALUE=DATE:" + local.substr(0, 8);
+  const std::string tz = Str(dt, "timeZone");
+  if (IsUtc(tz)) return std::string(name) + ":" + local + "Z";
+  std::string clean;
+  for (char c : tz) clean.push_back(c == '"' || c == ';' || c == ':' || c == ',' ? '_' : c);
+  return std::string(name) + ";TZID=\"" + clean + "\":" + local;
+}
+
+// "2024-05-01T10:00:00Z" (or with fraction) -> "20240501T100000Z".
+std::string UtcStamp(const std::string& t) {
+  const std::string l = IcsLocal(t);
+  return l.empty() ? std::string() : l + "Z";
+}
+
+// A parameter value: quoted when it holds ':', ';' or ','; DQUOTE is not
+// allowed inside (RFC 5545 3.2), control characters neither.
+std::string ParamValue(const std::string& v) {
+  std::string out;
+  bool quote = false;
+  for (unsigned char c : v) {
+    if (c == '"') {
+      out.push_back('\'');
+    } else if (c < 0x20 || c == 0x7F) {
+      out.push_back(' ');
+    } else {
+      if (c == ':' || c == ';' || c == ',') quote = true;
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return quote ? "\"" + out + "\"" : out;
+}
+
+std::string CalAddress(const char* prop, const json& email, const std::string& params) {
+  const std::string addr = Str(email, "address");
+  const std::string name = Str(email, "name");
+  std::string line = prop;
+  if (!name.empty()) line += ";CN=" + ParamValue(name);
+  line += params;
+  line += ":mailto:" + (addr.empty() ? std::string("unknown@invalid") : addr);
+  return line;
+}
+
+std::string PartStat(const std::string& response) {
+  if (response == "accepted" || response == "organizer") return "ACCEPTED";
+  if (response == "declined") return "DECLINED";
+  if (response == "tentativelyAccepted") return "TENTATIVE";
+  return "NEEDS-ACTION";
+}
+
+std::string Description(const json& ev) {
+  auto body = ev.find("body");
+  if (body == ev.end() || !body->is_object()) return Str(ev, "bodyPreview");
+  const std::string content = Str(*body, "content");
+  std::string type = Str(*body, "contentType");
+  std::transform(type.begin(), type.end(), type.begin(), ::tolower);
+  return type == "html" ? HtmlToText(content) : content;
+}
+
+// One VEVENT (the master / single event, or an exception occurrence).
+void AppendVevent(std::string* out, const json& ev, const std::string& uid, const json* master,
+                  const std::vector<std::string>& cancelled) {
+  IcsAppendLine(out, "BEGIN:VEVENT");
+  IcsAppendLine(out, "UID:" + IcsEscape(uid));
+  std::string stamp = UtcStamp(Str(ev, "lastModifiedDateTime"));
+  if (stamp.empty()) stamp = "19700101T000000Z";
+  IcsAppendLine(out, "DTSTAMP:" + stamp);
+  if (auto c = UtcStamp(Str(ev, "createdDateTime")); !c.empty()) IcsAppendLine(out, "CREATED:" + c);
+  IcsAppendLine(out, "LAST-MODIFIED:" + stamp);
+  const bool all_day = ev.value("isAllDay", false);
+  if (master) {
+    // RECURRENCE-ID: the occurrence's original start (UTC in Graph).
+    std::string orig = Str(ev, "originalStart");
+    if (!orig.empty()) {
+      if (all_day) {
+        IcsAppendLine(out, "RECURRENCE-ID;VALUE=DATE:" + IcsLocal(orig).substr(0, 8));
+      } else {
+        IcsAppendLine(out, "RECURRENCE-ID:" + UtcStamp(orig));
+      }
+    }
+  }
+  if (auto s = DateProp("DTSTART", ev.value("start", json::object()), all_day); !s.empty()) IcsAppendLine(out, s);
+  if (auto e = DateProp("DTEND", ev.value("end", json::object()), all_day); !e.empty()) IcsAppendLine(out, e);
+  if (!master) {
+    if (auto it = ev.find("recurrence"); it != ev.end() && it->is_object()) {
+      if (auto rrule = RecurrenceToRrule(*it); !rrule.empty()) IcsAppendLine(out, "RRULE:" + rrule);
+      // EXDATEs at the master's start time, in DTSTART's form.
+      const json start = ev.value("start", json::object());
+      const std::string local = IcsLocal(Str(start, "dateTime"));
+      for (const auto& date : cancelled) {
+        const std::string day = date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2);
+        if (all_day || local.empty()) {
+          IcsAppendLine(out, "EXDATE;VALUE=DATE:" + day);
+        } else {
+          json at = start;
+          at["dateTime"] = date + Str(start, "dateTime").substr(10);
+          std::string prop = DateProp("EXDATE", at, false);
+          IcsAppendLine(out, prop);
+        }
+      }
+    }
+  }
+  IcsAppendLine(out, "SUMMARY:" + IcsEscape(Str(ev, "subject")));
+  if (auto d = Description(ev); !d.empty()) IcsAppendLine(out, "DESCRIPTION:" + IcsEscape(d));
+  if (auto loc = ev.find("location"); loc != ev.end() && loc->is_object()) {
+    if (auto l = Str(*loc, "displayName"); !l.empty()) IcsAppendLine(out, "LOCATION:" + IcsEscape(l));
+  }
+  if (auto org = ev.find("organizer"); org != ev.end() && org->is_object() && org->contains("emailAddress")) {
+    IcsAppendLine(out, CalAddress("ORGANIZER", (*org)["emailAddress"], ""));
+  }
+  for (const auto& a : ev.value("attendees", json::array())) {
+    if (!a.is_object() || !a.contains("emailAddress")) continue;
+    const std::string type = Str(a, "type");
+    std::string params = type == "optional"   ? ";ROLE=OPT-PARTICIPANT"
+                         : type == "resource" ? ";CUTYPE=RESOURCE;ROLE=NON-PARTICIPANT"
+                                              : ";ROLE=REQ-PARTICIPANT";
+    params += ";PARTSTAT=" + PartStat(Str(a.value("status", json::object()), "response"));
+    IcsAppendLine(out, CalAddress("ATTENDEE", a["emailAddress"], params));
+  }
+  std::string cats;
+  for (const auto& c : ev.value("categories", json::array())) {
+    if (!c.is_string()) continue;
+    cats += (cats.empty() ? "" : ",") + IcsEscape(RepairUtf8(c.get<std::string>()));
+  }
+  if (!cats.empty()) IcsAppendLine(out, "CATEGORIES:" + cats);
+  const std::string sensitivity = Str(ev, "sensitivity");
+  if (sensitivity == "private") IcsAppendLine(out, "CLASS:PRIVATE");
+  if (sensitivity == "confidential") IcsAppendLine(out, "CLASS:CONFIDENTIAL");
+  IcsAppendLine(out, std::string("TRANSP:") + (Str(ev, "showAs") == "free" ? "TRANSPARENT" : "OPAQUE"));
+  if (ev.value("isCancelled", false)) IcsAppendLine(out, "STATUS:CANCELLED");
+  if (auto id = Str(ev, "id"); !id.empty()) IcsAppendLine(out, "X-M365-ID:" + IcsEscape(id));
+  IcsAppendLine(out, "END:VEVENT");
+}
+
+}  // namespace
+
+std::string IcsEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\' || c == ';' || c == ',') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      continue;
+    } else if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7F) {
+      out.push_back(' ');  // CONTROL characters are not allowed in TEXT
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void IcsAppendLine(std::string* out, std::string_view line) {
+  size_t pos = 0, limit = 75;
+  while (line.size() - pos > limit) {
+    size_t end = pos + limit;
+    while (end > pos && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) --end;  // UTF-8 boundary
+    out->append(line.substr(pos, end - pos));
+    *out += "\r\n ";
+    pos = end;
+    limit = 74;  // the leading space counts
+  }
+  out->append(line.substr(pos));
+  *out += "\r\n";
+}
+
+std::string RecurrenceToRrule(const json& recurrence) {
+  if (!recurrence.is_object()) return {};
+  const json pattern = recurrence.value("pattern", json::object());
+  const json range = recurrence.value("range", json::object());
+  const std::string type = Str(pattern, "type");
+  const int interval = std::max(1, Int(pattern, "interval", 1));
+  auto byday = [&] {
+    std::string s;
+    for (int d : DaysOfWeek(pattern)) s += (s.empty() ? "" : ",") + std::string(kDayCodes[d]);
+    return s;
+  };
+  std::string r;
+  if (type == "daily") {
+    r = "FREQ=DAILY";
+  } else if (type == "weekly") {
+    r = "FREQ=WEEKLY";
+  } else if (type == "absoluteMonthly" || type == "relativeMonthly") {
+    r = "FREQ=MONTHLY";
+  } else if (type == "absoluteYearly" || type == "relativeYearly") {
+    r = "FREQ=YEARLY";
+  } else {
+    return {};
+  }
+  r += ";INTERVAL=" + std::to_string(interval);
+  if (type == "weekly") {
+    if (auto d = byday(); !d.empty()) r += ";BYDAY=" + d;
+    const int wkst = DayIndex(Str(pattern, "firstDayOfWeek"));
+    r += std::string(";WKST=") + kDayCodes[wkst < 0 ? 0 : wkst];
+  } else if (type == "absoluteMonthly") {
+    r += ";BYMONTHDAY=" + std::to_string(Int(pattern, "dayOfMonth", 1));
+  } else if (type == "relativeMonthly") {
+    r += ";BYDAY=" + byday() + ";BYSETPOS=" + std::to_string(SetPos(Str(pattern, "index")));
+  } else if (type == "absoluteYearly") {
+    r += ";BYMONTH=" + std::to_string(Int(pattern, "month", 1)) + ";BYMONTHDAY=" + std::to_string(Int(pattern, "dayOfMonth", 1));
+  } else if (type == "relativeYearly") {
+    r += ";BYMONTH=" + std::to_string(Int(pattern, "month", 1)) + ";BYDAY=" + byday() +
+         ";BYSETPOS=" + std::to_string(SetPos(Str(pattern, "index")));
+  }
+  const std::string rtype = Str(range, "type");
+  if (rtype == "endDate") {
+    const std::string end = Str(range, "endDate");
+    if (end.size() >= 10) r += ";UNTIL=" + end.substr(0, 4) + end.substr(5, 2) + end.substr(8, 2) + "T235959Z";
+  } else if (rtype == "numbered") {
+    r += ";COUNT=" + std::to_string(std::max(1, Int(range, "numberOfOccurrences", 1)));
+  }
+  return r;
+}
+
+std::vector<std::string> ExpectedOccurrenceDates(const json& recurrence, size_t cap) {
+  std::vector<std::string> out;
+  if (!recurrence.is_object()) return out;
+  const json pattern = recurrence.value("pattern", json::object());
+  const json range = recurrence.value("range", json::object());
+  const std::string type = Str(pattern, "type");
+  const int interval = std::max(1, Int(pattern, "interval", 1));
+  int64_t start = 0, end = INT64_MAX;
+  if (!ParseDate(Str(range, "startDate"), &start)) return out;
+  const std::string rtype = Str(range, "type");
+  size_t count = cap;
+  if (rtype == "endDate") {
+    if (!ParseDate(Str(range, "endDate"), &end)) return out;
+  } else if (rtype == "numbered") {
+    count = std::min<size_t>(cap, std::max(1, Int(range, "numberOfOccurrences", 1)));
+  }
+  const int64_t horizon = start + 366 * 30;  // 30 years at most
+  auto add = [&](int64_t d) {
+    if (d < start || d > end || out.size() >= count) return;
+    out.push_back(FormatDate(d));
+  };
+  auto done = [&](int64_t d) { return out.size() >= count || d > end || d > horizon; };
+  const std::vector<int> days = DaysOfWeek(pattern);
+  int y;
+  unsigned m, dd;
+  CivilFromDays(start, &y, &m, &dd);
+  if (type == "daily") {
+    for (int64_t d = start; !done(d); d += interval) add(d);
+  } else if (type == "weekly") {
+    if (days.empty()) return out;
+    int wkst = DayIndex(Str(pattern, "firstDayOfWeek"));
+    if (wkst < 0) wkst = 0;
+    int64_t week = start - ((Weekday(start) - wkst + 7) % 7);
+    for (; !done(week); week += 7 * interval) {
+      std::vector<int64_t> in_week;
+      for (int d : days) in_week.push_back(week + ((d - wkst + 7) % 7));
+      std::sort(in_week.begin(), in_week.end());
+      for (int64_t d : in_week) add(d);
+    }
+  } else if (type == "absoluteMonthly" || type == "relativeMonthly" || type == "absoluteYearly" ||
+             type == "relativeYearly") {
+    const bool yearly = type.find("Yearly") != std::string::npos;
+    const bool relative = type.rfind("relative", 0) == 0;
+    int year = y;
+    int month = yearly ? Int(pattern, "month", static_cast<int>(m)) : static_cast<int>(m);
+    if (month < 1 || month > 12) return out;
+    const int step = yearly ? 12 * interval : interval;
+    for (int i = 0; i < 100000; ++i) {
+      const int64_t first = DaysFromCivil(year, month, 1);
+      if (done(first)) break;
+      std::optional<int64_t> d;
+      if (relative) {
+        d = NthWeekdayInMonth(year, month, days, SetPos(Str(pattern, "index")));
+      } else {
+        const int dom = Int(pattern, "dayOfMonth", 1);
+        if (dom >= 1 && static_cast<unsigned>(dom) <= DaysInMonth(year, month)) d = DaysFromCivil(year, month, dom);
+      }
+      if (d) add(*d);
+      int total = year * 12 + (month - 1) + step;
+      year = total / 12;
+      month = total % 12 + 1;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> CancelledDates(const std::vector<std::string>& expected,
+                                        const std::vector<std::string>& instance_original_starts) {
+  std::set<std::string> present;
+  for (const auto& s : instance_original_starts) present.insert(s.substr(0, 10));
+  std::vector<std::string> out;
+  for (const auto& d : expected) {
+    if (!present.count(d)) out.push_back(d);
+  }
+  return out;
+}
+
+std::string EventToICalendar(const json& event, const std::vector<std::string>& cancelled_dates) {
+  std::string out;
+  IcsAppendLine(&out, "BEGIN:VCALENDAR");
+  IcsAppendLine(&out, "VERSION:2.0");
+  IcsAppendLine(&out, "PRODID:-//m365vault//m365vault backup//EN");
+  IcsAppendLine(&out, "CALSCALE:GREGORIAN");
+  std::string uid = Str(event, "iCalUId");
+  if (uid.empty()) uid = Str(event, "id");
+  AppendVevent(&out, event, uid, nullptr, cancelled_dates);
+  if (auto ex = event.find("exceptionOccurrences"); ex != event.end() && ex->is_array()) {
+    for (const auto& occ : *ex) {
+      if (occ.is_object()) AppendVevent(&out, occ, uid, &event, {});
+    }
+  }
+  IcsAppendLine(&out, "END:VCALENDAR");
+  return out;
+}
+
+std::string HtmlToText(std::string_view html) {
+  std::string out;
+  for (size_t i = 0; i < html.size();) {
+    const char c = html[i];
+    if (c == '<') {
+      const size_t close = html.find('>', i);
+      if (close == std::string_view::npos) break;
+      std::string tag(html.substr(i + 1, close - i - 1));
+      std::transform(tag.begin(), tag.end(), tag.begin(), ::tolower);
+      if (tag.rfind("br", 0) == 0 || tag == "/p" || tag == "/div" || tag == "/li" || tag == "/tr" ||
+          tag.rfind("/h", 0) == 0) {
+        out.push_back('\n');
+      }
+      if (tag.rfind("style", 0) == 0 || tag.rfind("script", 0) == 0 || tag.rfind("head", 0) == 0) {
+        const std::string end = "</" + tag.substr(0, tag.find_first_of(" \t\r\n/"));
+        size_t e = i;
+        for (; e < html.size(); ++e) {
+          if (html[e] == '<' && html.size() - e >= end.size()) {
+            std::string w(html.substr(e, end.size()));
+            std::transform(w.begin(), w.end(), w.begin(), ::tolower);
+            if (w == end) break;
+          }
+        }
+        const size_t ec = html.find('>', e);
+        i = ec == std::string_view::npos ? html.size() : ec + 1;
+        continue;
+      }
+      i = close + 1;
+    } else if (c == '&') {
+      static const std::pair<const char*, const char*> kEntities[] = {
+          {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", " "}};
+      bool matched = false;
+      for (const auto& [ent, rep] : kEntities) {
+        const std::string_view e(ent);
+        if (html.substr(i, e.size()) == e) {
+          out += rep;
+          i += e.size();
+          matched = true;
+          break;
+        }
+      }
+      if (!matched) {
+        out.push_back('&');
+        ++i;
+      }
+    } else if (c == '\r') {
+      ++i;
+    } else {
+      out.push_back(c);
+      ++i;
+    }
+  }
+  const size_t b = out.find_first_not_of(" \t\n");
+  if (b == std::string::npos) return {};
+  const size_t e = out.find_last_not_of(" \t\n");
+  return out.substr(b, e - b + 1);
+}
+
+}  // namespace m365vault::sync

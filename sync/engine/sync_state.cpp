@@ -1,0 +1,105 @@
+// sync/engine/sync_state.cpp
+#include "sync/engine/sync_state.h"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+namespace m365vault::sync {
+namespace {
+
+Result<nlohmann::json> LoadJson(Repository& repo, const BlobId& id) {
+  M365_ASSIGN_OR_RETURN(Bytes data, repo.LoadBlob(BlobType::kMeta, id));
+  auto j = nlohmann::json::parse(AsString(data), nullptr, false);
+  if (!j.is_object()) return Status::Corruption("sync state blob " + id.Short() + " is not a JSON object");
+  return j;
+}
+
+Result<BlobId> SaveText(Repository& repo, const std::string& text) {
+  const BlobId id = repo.HashBlob(AsBytes(text));
+  M365_ASSIGN_OR_RETURN(bool saved, repo.SaveBlob(BlobType::kMeta, id, AsBytes(text)));
+  (void)saved;
+  return id;
+}
+
+}  // namespace
+
+Status SyncStateStore::Load(const BlobId& root) {
+  std::lock_guard<std::mutex> l(mu_);
+  root_.clear();
+  objects_.clear();
+  if (root.IsZero()) return Status::OK();
+  M365_ASSIGN_OR_RETURN(nlohmann::json j, LoadJson(repo_, root));
+  auto objects = j.find("objects");
+  if (objects == j.end() || !objects->is_object()) return Status::Corruption("sync state without objects");
+  for (auto it = objects->begin(); it != objects->end(); ++it) root_[it.key()] = it.value().get<std::string>();
+  return Status::OK();
+}
+
+Result<SyncStateStore::Object*> SyncStateStore::GetObject(const std::string& key) {
+  std::string hex;
+  Object* object = nullptr;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto& slot = objects_[key];
+    if (!slot) slot = std::make_unique<Object>();
+    object = slot.get();
+    if (object->loaded) return object;
+    auto r = root_.find(key);
+    if (r != root_.end()) hex = r->second;
+  }
+  object->loaded = true;
+  if (hex.empty()) return object;
+  if (!BlobId::FromHex(hex, &object->blob)) return Status::Corruption("bad object blob id in sync state");
+  M365_ASSIGN_OR_RETURN(nlohmann::json j, LoadJson(repo_, object->blob));
+  auto containers = j.find("containers");
+  if (containers == j.end() || !containers->is_object()) return Status::Corruption("object state without containers");
+  for (auto it = containers->begin(); it != containers->end(); ++it) {
+    Object::Entry& e = object->containers[it.key()];
+    e.state.delta_link = it.value().value("link", "");
+    const std::string items = it.value().value("items", "");
+    if (!items.empty() && BlobId::FromHex(items, &e.items)) {
+      const BlobId id = e.items;
+      e.state.load_nodes = [this, id](ContainerState& state) -> Status {
+        M365_ASSIGN_OR_RETURN(Bytes data, repo_.LoadBlob(BlobType::kMeta, id));
+        if (!DecodeNodes(AsString(data), &state)) return Status::Corruption("bad container state " + id.Short());
+        return Status::OK();
+      };
+    }
+  }
+  return object;
+}
+
+ContainerState& SyncStateStore::GetContainer(Object& object, const std::string& key) {
+  return object.containers[key].state;
+}
+
+void SyncStateStore::RetainContainers(Object& object, const std::vector<std::string>& keep) {
+  std::set<std::string> k(keep.begin(), keep.end());
+  for (auto it = object.containers.begin(); it != object.containers.end();) {
+    it = k.count(it->first) ? std::next(it) : object.containers.erase(it);
+  }
+}
+
+Result<std::string> SyncStateStore::Save() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::map<std::string, std::string> root = root_;
+  for (auto& [key, object] : objects_) {
+    if (!object->loaded) continue;
+    nlohmann::json containers = nlohmann::json::object();
+    for (auto& [ckey, e] : object->containers) {
+      if (!e.state.load_nodes) {  // nodes in memory: store them (dedup makes it free if unchanged)
+        M365_ASSIGN_OR_RETURN(e.items, SaveText(repo_, EncodeNodes(e.state)));
+      }
+      containers[ckey] = {{"link", e.state.delta_link}, {"items", e.items.IsZero() ? "" : e.items.Hex()}};
+    }
+    nlohmann::json j = {{"containers", containers}};
+    M365_ASSIGN_OR_RETURN(object->blob, SaveText(repo_, j.dump()));
+    root[key] = object->blob.Hex();
+  }
+  nlohmann::json objects = nlohmann::json::object();
+  for (const auto& [k, v] : root) objects[k] = v;
+  return nlohmann::json({{"v", 1}, {"objects", objects}}).dump();
+}
+
+}  // namespace m365vault::sync

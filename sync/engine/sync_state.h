@@ -1,0 +1,68 @@
+// sync/engine/sync_state.h
+//
+// SyncStateStore: the collectors' delta state, stored so that its cost grows
+// with the change (docs/sync.md, "State format"):
+//
+//   root blob (SnapshotWriter::SetSyncState):
+//     {"v":1,"objects":{"<object key>":"<hex id of the object blob>"}}
+//   object blob (kMeta, one per mailbox / drive owner):
+//     {"containers":{"<container key>":{"link":"<delta link>","items":"<hex>"}}}
+//   items blob (kMeta, one per container): EncodeNodes (id -> parent, names, etag)
+//
+// Blobs are content-addressed, so an unchanged object or container is the
+// same blob and is not written again; a container's items are read only when
+// its round has changes (ContainerState::load_nodes).
+//
+// Thread safety: Object() may be called from several threads; one object's
+// containers must be used by one thread at a time.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/repository.h"
+#include "sync/engine/delta_engine.h"
+
+namespace m365vault::sync {
+
+class SyncStateStore {
+ public:
+  struct Object {
+    struct Entry {
+      ContainerState state;
+      BlobId items;  // the stored items blob (zero: none yet)
+    };
+    std::map<std::string, Entry> containers;
+    bool loaded = false;
+    BlobId blob;  // the stored object blob
+  };
+
+  explicit SyncStateStore(Repository& repo) : repo_(repo) {}
+
+  // Reads the root blob of a previous snapshot (a zero id = no state).
+  Status Load(const BlobId& root);
+
+  // The state of one object (loaded on first use). Returns a stable pointer.
+  Result<Object*> GetObject(const std::string& key);
+
+  // The container's state in `object`, created empty if absent; its nodes
+  // load lazily (load_nodes) when it came from the store.
+  ContainerState& GetContainer(Object& object, const std::string& key);
+
+  // Drops the containers of `object` not in `keep`.
+  static void RetainContainers(Object& object, const std::vector<std::string>& keep);
+
+  // Writes changed blobs and returns the new root blob's bytes.
+  Result<std::string> Save();
+
+ private:
+  Repository& repo_;
+  std::mutex mu_;
+  std::map<std::string, std::string> root_;  // object key -> blob hex (from the parent)
+  std::map<std::string, std::unique_ptr<Object>> objects_;
+};
+
+}  // namespace m365vault::sync

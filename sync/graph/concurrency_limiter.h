@@ -1,0 +1,56 @@
+// sync/graph/concurrency_limiter.h
+//
+// ConcurrencyLimiter: a counting semaphore per key (a mailbox or user id),
+// so no more than `max_per_key` requests to one mailbox are in flight at once
+// (Outlook allows 4 per app per mailbox). Acquire blocks until a slot is free
+// and returns an RAII Permit that frees it. An empty key is not limited.
+//
+// Thread safety: all methods are safe to call from many threads.
+// REQUIRES: the limiter outlives every Permit it handed out.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace m365vault::sync {
+
+class ConcurrencyLimiter {
+ public:
+  class Permit {
+   public:
+    Permit() = default;
+    Permit(Permit&& other) noexcept;
+    Permit& operator=(Permit&& other) noexcept;
+    Permit(const Permit&) = delete;
+    Permit& operator=(const Permit&) = delete;
+    ~Permit() { Release(); }
+    void Release();
+
+   private:
+    friend class ConcurrencyLimiter;
+    Permit(ConcurrencyLimiter* owner, std::string key) : owner_(owner), key_(std::move(key)) {}
+    ConcurrencyLimiter* owner_ = nullptr;
+    std::string key_;
+  };
+
+  explicit ConcurrencyLimiter(int max_per_key = 4);
+  ConcurrencyLimiter(const ConcurrencyLimiter&) = delete;
+  ConcurrencyLimiter& operator=(const ConcurrencyLimiter&) = delete;
+
+  Permit Acquire(std::string_view key);
+  int InFlight(std::string_view key) const;
+  int max_per_key() const { return max_per_key_; }
+
+ private:
+  void ReleaseKey(const std::string& key);
+
+  const int max_per_key_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, int> in_flight_;  // GUARDED_BY(mu_); no zero entries
+};
+
+}  // namespace m365vault::sync
