@@ -74,6 +74,9 @@ class Collector {
 
 // All collectors, in a fixed order ("exchange", "onedrive").
 const std::vector<const Collector*>& Collectors();
+// The object types, one file each (exchange_collector.cpp, onedrive_collector.cpp).
+const Collector& ExchangeCollectorInstance();
+const Collector& OneDriveCollectorInstance();
 // nullptr if unknown.
 const Collector* FindCollector(const std::string& type);
 

@@ -1,0 +1,38 @@
+// sync/engine/collector_support.cpp
+#include "sync/engine/collector_support.h"
+
+#include "sync/engine/delta_engine.h"
+#include "sync/engine/safe_name.h"
+#include "sync/graph/encoding.h"
+
+namespace m365vault::sync {
+namespace {
+constexpr char kImmutableId[] = "IdType=\"ImmutableId\"";
+constexpr char kPageSize[] = "odata.maxpagesize=200";
+}  // namespace
+
+std::string JsonString(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return (it != j.end() && it->is_string()) ? RepairUtf8(it->get<std::string>()) : std::string();
+}
+
+RequestOptions MailboxRequest(const UserInfo& user) {
+  RequestOptions o;
+  o.prefer = {kPageSize, kImmutableId};
+  o.concurrency_key = user.id;
+  return o;
+}
+
+std::string UserPath(const UserInfo& user) { return "/users/" + EncodePathSegment(user.id); }
+
+Status EnsureDirectory(SnapshotWriter& writer, const std::string& path, const EntryAttributes& attrs) {
+  M365_ASSIGN_OR_RETURN(auto entry, writer.Lookup(path));
+  if (entry) return Status::OK();
+  return writer.MakeDirectory(path, attrs);
+}
+
+FailedItem ObjectFailure(const std::string& object, const Status& st, const GraphError& err) {
+  return {object, err.MostSpecificCode(), st.message(), HintFor(err)};
+}
+
+}  // namespace m365vault::sync

@@ -1,0 +1,33 @@
+// sync/engine/collector_support.h
+//
+// Small helpers shared by the object types (exchange, onedrive): JSON field
+// access that repairs invalid UTF-8, the request options every mailbox
+// request carries, and snapshot-path helpers.
+//
+// Thread safety: free functions.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/snapshot.h"
+#include "backend/snapshot_writer.h"
+#include "sync/engine/collectors.h"
+#include "sync/graph/graph_client.h"
+#include "sync/graph/graph_error.h"
+
+namespace m365vault::sync {
+
+// A string field of a Graph object, or "" (repaired to valid UTF-8).
+std::string JsonString(const nlohmann::json& j, const char* key);
+// Prefer: odata.maxpagesize and IdType="ImmutableId"; concurrency key = mailbox.
+RequestOptions MailboxRequest(const UserInfo& user);
+// "/users/<encoded id>"
+std::string UserPath(const UserInfo& user);
+// Creates `path` as a directory when it does not exist yet.
+Status EnsureDirectory(SnapshotWriter& writer, const std::string& path, const EntryAttributes& attrs = {});
+// A whole-object failure as a job event.
+FailedItem ObjectFailure(const std::string& object, const Status& st, const GraphError& err);
+
+}  // namespace m365vault::sync
