@@ -19,17 +19,28 @@ constexpr size_t kFoldersInParallel = 4;
 
 // ---- exchange ----
 
+// A folder upsert (mail folder, contact folder, calendar): `name_key` gives
+// its display name, `parent_key` (if any) its parent folder.
+ItemChange FolderUpsert(const nlohmann::json& f, const char* name_key, const char* parent_key) {
+  ItemChange c;
+  c.id = JsonString(f, "id");
+  c.kind = ItemChange::Kind::kUpsert;
+  c.folder = true;
+  if (parent_key) c.parent = JsonString(f, parent_key);
+  c.stem = JsonString(f, name_key);
+  c.attrs.metadata["m365.id"] = c.id;
+  return c;
+}
+
 class MailFolderTraits final : public ItemTraits {
  public:
   ItemChange Parse(const nlohmann::json& f) const override {
-    ItemChange c;
-    c.id = JsonString(f, "id");
-    if (JsonString(f, "@odata.type").find("mailSearchFolder") != std::string::npos) return c;  // kIgnore
-    c.kind = ItemChange::Kind::kUpsert;
-    c.folder = true;
-    c.parent = JsonString(f, "parentFolderId");
-    c.stem = JsonString(f, "displayName");
-    c.attrs.metadata["m365.id"] = c.id;
+    if (JsonString(f, "@odata.type").find("mailSearchFolder") != std::string::npos) {
+      ItemChange ignored;  // kIgnore: search folders hold no mail of their own
+      ignored.id = JsonString(f, "id");
+      return ignored;
+    }
+    ItemChange c = FolderUpsert(f, "displayName", "parentFolderId");
     if (f.value("isHidden", false)) c.attrs.metadata["m365.hidden"] = "true";
     return c;
   }
@@ -111,16 +122,7 @@ class ContactTraits final : public ItemTraits {
 
 class ContactFolderTraits final : public ItemTraits {
  public:
-  ItemChange Parse(const nlohmann::json& f) const override {
-    ItemChange c;
-    c.id = JsonString(f, "id");
-    c.kind = ItemChange::Kind::kUpsert;
-    c.folder = true;
-    c.parent = JsonString(f, "parentFolderId");
-    c.stem = JsonString(f, "displayName");
-    c.attrs.metadata["m365.id"] = c.id;
-    return c;
-  }
+  ItemChange Parse(const nlohmann::json& f) const override { return FolderUpsert(f, "displayName", "parentFolderId"); }
 };
 
 
@@ -129,13 +131,8 @@ class ContactFolderTraits final : public ItemTraits {
 class CalendarTraits final : public ItemTraits {
  public:
   ItemChange Parse(const nlohmann::json& f) const override {
-    ItemChange c;
-    c.id = JsonString(f, "id");
-    c.kind = ItemChange::Kind::kUpsert;
-    c.folder = true;
-    c.stem = JsonString(f, "name");
+    ItemChange c = FolderUpsert(f, "name", nullptr);
     if (c.stem.empty()) c.stem = "(no name)";
-    c.attrs.metadata["m365.id"] = c.id;
     return c;
   }
 };

@@ -73,6 +73,22 @@ void VerifyAfterCrash(MemStorage& mem, const crypto::SecretKey& master, const st
   ExpectSnapshotEquals(*repo, next, g3);
 }
 
+// Runs `op(repo)` on a copy of `base` whose storage "dies" at mutating step
+// `crash_at`; returns the copy as the dead process left it.
+template <typename Op>
+std::unique_ptr<MemStorage> RunCrashingAt(const std::map<std::string, Bytes>& base, int64_t crash_at,
+                                          const crypto::SecretKey& master, Op op) {
+  auto mem = std::make_unique<MemStorage>();
+  mem->objects() = base;
+  FaultInjectionStorage faulty(*mem);
+  faulty.CrashAtStep(crash_at);
+  {
+    auto repo = OpenOn(faulty, master);
+    op(*repo);
+  }
+  return mem;
+}
+
 }  // namespace
 
 TEST_CASE("a backup stopped at any storage step loses nothing committed", "[backend][crash]") {
@@ -106,22 +122,17 @@ TEST_CASE("a backup stopped at any storage step loses nothing committed", "[back
 
   for (int64_t crash_at = 0; crash_at <= steps; ++crash_at) {
     INFO("crash at step " << crash_at << " of " << steps);
-    MemStorage mem;
-    mem.objects() = base;
-    {
-      FaultInjectionStorage faulty(mem);
-      faulty.CrashAtStep(crash_at);
-      auto repo = OpenOn(faulty, t.master);
-      auto w = SnapshotWriter::Start(*repo, &s1);
-      auto lock = repo->Lock(LockMode::kShared, "backup");
+    auto mem = RunCrashingAt(base, crash_at, t.master, [&](Repository& repo) {
+      auto w = SnapshotWriter::Start(repo, &s1);
+      auto lock = repo.Lock(LockMode::kShared, "backup");
       bool ok = lock.ok();
       for (const auto& [p, d] : g2) ok = ok && (*w)->PutFile(p, d, Attrs()).ok();
       SnapshotInfo fields;
       fields.job_id = "g2";
       if (ok) ok = (*w)->Commit(fields).ok();
       REQUIRE(ok == (crash_at >= steps - 1));  // the last step is the lock's removal
-    }
-    VerifyAfterCrash(mem, t.master, {{"g1", g1}, {"g2", g2}, {"", Generation(3)}});
+    });
+    VerifyAfterCrash(*mem, t.master, {{"g1", g1}, {"g2", g2}, {"", Generation(3)}});
   }
 }
 
@@ -165,16 +176,11 @@ TEST_CASE("a prune stopped at any storage step loses nothing kept", "[backend][c
   }
   for (int64_t crash_at = 0; crash_at < steps; ++crash_at) {
     INFO("crash at step " << crash_at << " of " << steps);
-    MemStorage mem;
-    mem.objects() = base;
-    {
-      FaultInjectionStorage faulty(mem);
-      faulty.CrashAtStep(crash_at);
-      auto repo = OpenOn(faulty, t.master);
+    auto mem = RunCrashingAt(base, crash_at, t.master, [&](Repository& repo) {
       // The last step is the lock's removal, after the prune is complete.
-      REQUIRE(Prune(*repo, opts).ok() == (crash_at >= steps - 1));
-    }
-    VerifyAfterCrash(mem, t.master, {{"g1", g1}, {"g2", g2}, {"", Generation(3)}});
+      REQUIRE(Prune(repo, opts).ok() == (crash_at >= steps - 1));
+    });
+    VerifyAfterCrash(*mem, t.master, {{"g1", g1}, {"g2", g2}, {"", Generation(3)}});
   }
 }
 
