@@ -161,9 +161,8 @@ class EventTraits final : public ItemTraits {
     }
     c.kind = ItemChange::Kind::kUpsert;
     const std::string subject = JsonString(ev, "subject");
-    std::string start;
-    if (auto s = ev.find("start"); s != ev.end() && s->is_object()) start = JsonString(*s, "dateTime");
-    c.stem = (start.size() >= 10 ? start.substr(0, 10) : std::string("0000-00-00")) + " " +
+    const std::string start = EventStartDate(ev);  // in the event's own zone
+    c.stem = (start.size() >= 10 ? start : std::string("0000-00-00")) + " " +
              (subject.empty() ? "(no subject)" : subject);
     c.ext = ".ics";
     c.always_suffix = true;
@@ -454,7 +453,8 @@ class ExchangeCollector final : public Collector {
         const std::vector<std::string> expected = ExpectedOccurrenceDates(recurrence, 500);
         if (expected.empty()) continue;
         std::vector<std::string> originals;
-        const std::string window = "startDateTime=" + expected.front() + "T00:00:00Z&endDateTime=" +
+        // The dates are local to the series' zone: widen the UTC window by a day.
+        const std::string window = "startDateTime=" + FormatDayAfter(expected.front(), -1) + "T00:00:00Z&endDateTime=" +
                                    FormatDayAfter(expected.back()) + "T23:59:59Z";
         auto inst = ctx.client.ForEachPage(
             UserPath(user) + "/calendars/" + EncodePathSegment(cid) + "/events/" + EncodePathSegment(eid) +
@@ -473,7 +473,7 @@ class ExchangeCollector final : public Collector {
           failed = true;
           break;
         }
-        ch = EventTraits::Render(*master, CancelledDates(expected, originals));
+        ch = EventTraits::Render(*master, CancelledDates(expected, OriginalStartDates(*master, originals)));
       }
       if (failed) {
         ok = false;
@@ -487,13 +487,13 @@ class ExchangeCollector final : public Collector {
     return ok;
   }
 
-  // "2024-05-01" -> "2024-05-02".
-  static std::string FormatDayAfter(const std::string& date) {
+  // "2024-05-01" -> "2024-05-02" (`days` = 1).
+  static std::string FormatDayAfter(const std::string& date, int days = 1) {
     struct tm tm {};
     if (sscanf(date.c_str(), "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3) return date;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    time_t t = timegm(&tm) + 86400;
+    time_t t = timegm(&tm) + 86400 * days;
     gmtime_r(&t, &tm);
     char buf[16];
     strftime(buf, sizeof buf, "%Y-%m-%d", &tm);

@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 
 #include "sync/engine/safe_name.h"
+#include "sync/engine/time_zone.h"
 
 namespace m365vault::sync {
 namespace {
@@ -26,26 +29,6 @@ int Int(const json& j, const char* key, int dflt) {
   return (it != j.end() && it->is_number_integer()) ? it->get<int>() : dflt;
 }
 
-// Days since 1970-01-01 <-> civil date (H. Hinnant's algorithms).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int>(yoe + era * 400 + (*m <= 2));
-}
 bool ParseDate(const std::string& s, int64_t* days) {
   int y = 0;
   unsigned m = 0, d = 0;
@@ -67,7 +50,7 @@ unsigned DaysInMonth(int y, unsigned m) {
   return k[m - 1];
 }
 // 0 = Sunday.
-int Weekday(int64_t days) { return static_cast<int>(((days % 7) + 11) % 7); }
+int Weekday(int64_t days) { return WeekdayOfDays(days); }
 
 const char* const kDayNames[] = {"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"};
 const char* const kDayCodes[] = {"SU", "MO", "TU", "WE", "TH", "FR", "SA"};
@@ -115,20 +98,99 @@ std::string IcsLocal(const std::string& dt) {
   if (dt.size() < 19) return {};
   return dt.substr(0, 4) + dt.substr(5, 2) + dt.substr(8, 2) + "T" + dt.substr(11, 2) + dt.substr(14, 2) + dt.substr(17, 2);
 }
-bool IsUtc(const std::string& tz) { return tz.empty() || tz == "UTC" || tz == "Etc/UTC" || tz == "Coordinated Universal Time"; }
 
-// "DTSTART:20240501T100000Z" / "DTSTART;TZID=W. Europe Standard Time:20240501T100000" / ";VALUE=DATE:20240501".
-std::string DateProp(const char* name, const json& dt, bool all_day) {
-  const std::string when = Str(dt, "dateTime");
-  const std::string local = IcsLocal(when);
-  if (local.empty()) return {};
-  if (all_day) return std::string(name) + ";VALUE=DATE:" + local.substr(0, 8);
-  const std::string tz = Str(dt, "timeZone");
-  if (IsUtc(tz)) return std::string(name) + ":" + local + "Z";
-  std::string clean;
-  for (char c : tz) clean.push_back(c == '"' || c == ';' || c == ':' || c == ',' ? '_' : c);
-  return std::string(name) + ";TZID=\"" + clean + "\":" + local;
+// How the date-times of one VEVENT property family are written: UTC ("Z"),
+// in a zone of the tz database (TZID + a VTIMEZONE), or floating (local time
+// of a zone this code does not know, which cannot be converted).
+struct Placement {
+  enum class Form { kUtc, kZoned, kFloating } form = Form::kUtc;
+  std::shared_ptr<const TimeZone> zone;  // kZoned
+};
+
+// The Graph zone name an event's start (or end) is to be shown in: for a
+// series master the recurrence's zone (recurrence.range.recurrenceTimeZone;
+// Graph: "if not specified, the time zone of the event"), else the zone the
+// event was created in (originalStartTimeZone / originalEndTimeZone), else
+// the zone Graph reported the time in.
+std::string TargetZone(const json& ev, bool end) {
+  if (auto rec = ev.find("recurrence"); rec != ev.end() && rec->is_object()) {
+    if (auto z = Str(rec->value("range", json::object()), "recurrenceTimeZone"); !z.empty()) return z;
+  }
+  if (auto z = Str(ev, end ? "originalEndTimeZone" : "originalStartTimeZone"); !z.empty()) return z;
+  return Str(ev.value(end ? "end" : "start", json::object()), "timeZone");
 }
+
+// A Graph dateTimeTimeZone as a UTC instant; nullopt when malformed or in a
+// zone this code does not know. `*wall` receives the wall time as written.
+std::optional<int64_t> ToUtc(const json& dt, int64_t* wall) {
+  auto w = ParseWallTime(Str(dt, "dateTime"));
+  if (!w) return std::nullopt;
+  *wall = *w;
+  const std::string tz = Str(dt, "timeZone");
+  if (IsUtcZoneName(tz)) return *w;
+  if (auto zone = ResolveGraphZone(tz)) return zone->LocalToUtc(*w);
+  return std::nullopt;
+}
+
+// Collects the zones a calendar uses and the instants each must cover.
+class ZoneSet {
+ public:
+  Placement Place(const std::string& graph_zone) {
+    Placement p;
+    if (IsUtcZoneName(graph_zone)) return p;
+    if (auto zone = ResolveGraphZone(graph_zone)) {
+      p.form = Placement::Form::kZoned;
+      p.zone = std::move(zone);
+    }
+    return p;  // unknown: UTC, the name goes to an X- property
+  }
+  void Cover(const Placement& p, int64_t utc) {
+    if (p.form != Placement::Form::kZoned) return;
+    auto [it, added] = used_.try_emplace(p.zone->name(), Used{p.zone, utc, utc});
+    if (!added) {
+      it->second.from = std::min(it->second.from, utc);
+      it->second.to = std::max(it->second.to, utc);
+    }
+  }
+  // "NAME;TZID=Europe/Berlin:20240506T090000" / "NAME:20240506T070000Z".
+  std::string At(const std::string& name, int64_t utc, const Placement& p) {
+    if (p.form != Placement::Form::kZoned) return name + ":" + IcsDateTime(utc) + "Z";
+    Cover(p, utc);
+    return name + ";TZID=" + p.zone->name() + ":" + IcsDateTime(p.zone->UtcToLocal(utc));
+  }
+  // A Graph dateTimeTimeZone in placement `p` (floating when its own zone
+  // is unknown: its wall time cannot be converted). Sets *utc when known.
+  std::string Prop(const std::string& name, const json& dt, const Placement& p, std::optional<int64_t>* utc,
+                   bool* floating) {
+    int64_t wall = 0;
+    *utc = ToUtc(dt, &wall);
+    *floating = false;
+    if (*utc) return At(name, **utc, p);
+    if (!ParseWallTime(Str(dt, "dateTime"))) return {};
+    *floating = true;
+    return name + ":" + IcsDateTime(wall);
+  }
+  void AppendVTimezones(std::string* out) const {
+    for (const auto& [tzid, u] : used_) {
+      for (const auto& line : u.zone->VTimezoneLines(tzid, u.from, u.to)) IcsAppendLine(out, line);
+    }
+  }
+
+ private:
+  struct Used {
+    std::shared_ptr<const TimeZone> zone;
+    int64_t from, to;
+  };
+  std::map<std::string, Used> used_;
+};
+
+// The master's DTSTART as the exceptions and EXDATEs must repeat it.
+struct SeriesStart {
+  Placement placement;
+  bool floating = false;
+  std::optional<int64_t> utc;
+  int64_t wall = 0;
+};
 
 // "2024-05-01T10:00:00Z" (or with fraction) -> "20240501T100000Z".
 std::string UtcStamp(const std::string& t) {
@@ -180,9 +242,52 @@ std::string Description(const json& ev) {
   return type == "html" ? HtmlToText(content) : content;
 }
 
-// One VEVENT (the master / single event, or an exception occurrence).
-void AppendVevent(std::string* out, const json& ev, const std::string& uid, const json* master,
-                  const std::vector<std::string>& cancelled) {
+// "YYYY-MM-DD" -> days since the epoch (nullopt if malformed).
+std::optional<int64_t> DateDays(const std::string& date) {
+  int64_t days = 0;
+  if (!ParseDate(date, &days)) return std::nullopt;
+  return days;
+}
+
+int64_t SecondsOfDay(int64_t t) { return ((t % 86400) + 86400) % 86400; }
+
+// RRULE, with UNTIL in the form DTSTART needs (RFC 5545 3.3.10: UTC when
+// DTSTART has a TZID, a DATE for all-day, floating for floating), and the
+// series' end covered by its zone's VTIMEZONE.
+std::string SeriesRrule(const json& rec, const SeriesStart& series, bool all_day, ZoneSet* zones) {
+  const json range = rec.value("range", json::object());
+  std::string until;
+  const auto end_days = Str(range, "type") == "endDate" ? DateDays(Str(range, "endDate")) : std::nullopt;
+  if (end_days) {
+    const int64_t last = *end_days * 86400 + 86399;  // the end date's last second, in the series' zone
+    const std::string date = IcsDateTime(last).substr(0, 8);
+    if (all_day) {
+      until = date;
+    } else if (series.floating) {
+      until = date + "T235959";
+    } else if (series.placement.form == Placement::Form::kZoned) {
+      const int64_t utc = series.placement.zone->LocalToUtc(last);
+      zones->Cover(series.placement, utc);
+      until = IcsDateTime(utc) + "Z";
+    }
+  }
+  if (series.placement.form == Placement::Form::kZoned && series.utc) {
+    // Cover the last occurrence too (numbered and noEnd series).
+    const auto dates = ExpectedOccurrenceDates(rec, 1000);
+    if (!dates.empty()) {
+      if (auto d = DateDays(dates.back())) {
+        const int64_t tod = SecondsOfDay(series.placement.zone->UtcToLocal(*series.utc));
+        zones->Cover(series.placement, series.placement.zone->LocalToUtc(*d * 86400 + tod));
+      }
+    }
+  }
+  return RecurrenceToRrule(rec, until);
+}
+
+// One VEVENT: the master / single event (`series` = null; its start is
+// stored in *master_start), or an exception occurrence of `series`.
+void AppendVevent(std::string* out, const json& ev, const std::string& uid, const SeriesStart* series,
+                  SeriesStart* master_start, const std::vector<std::string>& cancelled, ZoneSet* zones) {
   IcsAppendLine(out, "BEGIN:VEVENT");
   IcsAppendLine(out, "UID:" + IcsEscape(uid));
   std::string stamp = UtcStamp(Str(ev, "lastModifiedDateTime"));
@@ -191,34 +296,65 @@ void AppendVevent(std::string* out, const json& ev, const std::string& uid, cons
   if (auto c = UtcStamp(Str(ev, "createdDateTime")); !c.empty()) IcsAppendLine(out, "CREATED:" + c);
   IcsAppendLine(out, "LAST-MODIFIED:" + stamp);
   const bool all_day = ev.value("isAllDay", false);
-  if (master) {
-    // RECURRENCE-ID: the occurrence's original start (UTC in Graph).
-    std::string orig = Str(ev, "originalStart");
+  if (series) {
+    // RECURRENCE-ID: the occurrence's original start (UTC in Graph), in the
+    // master's DTSTART form.
+    const std::string orig = Str(ev, "originalStart");
     if (!orig.empty()) {
+      const auto orig_utc = ParseWallTime(orig);
       if (all_day) {
         IcsAppendLine(out, "RECURRENCE-ID;VALUE=DATE:" + IcsLocal(orig).substr(0, 8));
+      } else if (orig_utc && series->placement.form == Placement::Form::kZoned) {
+        IcsAppendLine(out, zones->At("RECURRENCE-ID", *orig_utc, series->placement));
       } else {
         IcsAppendLine(out, "RECURRENCE-ID:" + UtcStamp(orig));
       }
     }
   }
-  if (auto s = DateProp("DTSTART", ev.value("start", json::object()), all_day); !s.empty()) IcsAppendLine(out, s);
-  if (auto e = DateProp("DTEND", ev.value("end", json::object()), all_day); !e.empty()) IcsAppendLine(out, e);
-  if (!master) {
+  const std::string start_zone = TargetZone(ev, false), end_zone = TargetZone(ev, true);
+  const json start = ev.value("start", json::object());
+  SeriesStart own;
+  own.placement = zones->Place(start_zone);
+  if (all_day) {
+    if (auto l = IcsLocal(Str(start, "dateTime")); !l.empty()) IcsAppendLine(out, "DTSTART;VALUE=DATE:" + l.substr(0, 8));
+    if (auto l = IcsLocal(Str(ev.value("end", json::object()), "dateTime")); !l.empty()) {
+      IcsAppendLine(out, "DTEND;VALUE=DATE:" + l.substr(0, 8));
+    }
+  } else {
+    if (auto line = zones->Prop("DTSTART", start, own.placement, &own.utc, &own.floating); !line.empty()) {
+      IcsAppendLine(out, line);
+    }
+    own.wall = ParseWallTime(Str(start, "dateTime")).value_or(0);
+    std::optional<int64_t> end_utc;
+    bool end_floating = false;
+    if (auto line = zones->Prop("DTEND", ev.value("end", json::object()), zones->Place(end_zone), &end_utc,
+                                &end_floating);
+        !line.empty()) {
+      IcsAppendLine(out, line);
+    }
+  }
+  // Graph's zone names, kept for restores (and the only record of a zone
+  // this code does not know: its times are then written in UTC).
+  if (!IsUtcZoneName(start_zone)) IcsAppendLine(out, "X-M365-START-TIMEZONE:" + IcsEscape(start_zone));
+  if (!IsUtcZoneName(end_zone)) IcsAppendLine(out, "X-M365-END-TIMEZONE:" + IcsEscape(end_zone));
+  if (!series) {
+    if (master_start) *master_start = own;
     if (auto it = ev.find("recurrence"); it != ev.end() && it->is_object()) {
-      if (auto rrule = RecurrenceToRrule(*it); !rrule.empty()) IcsAppendLine(out, "RRULE:" + rrule);
-      // EXDATEs at the master's start time, in DTSTART's form.
-      const json start = ev.value("start", json::object());
-      const std::string local = IcsLocal(Str(start, "dateTime"));
+      if (auto rrule = SeriesRrule(*it, own, all_day, zones); !rrule.empty()) IcsAppendLine(out, "RRULE:" + rrule);
+      // EXDATEs at the master's local start time, in DTSTART's form.
       for (const auto& date : cancelled) {
-        const std::string day = date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2);
-        if (all_day || local.empty()) {
-          IcsAppendLine(out, "EXDATE;VALUE=DATE:" + day);
+        const auto days = DateDays(date);
+        if (!days) continue;
+        if (all_day || (!own.utc && !own.floating)) {
+          IcsAppendLine(out, "EXDATE;VALUE=DATE:" + IcsDateTime(*days * 86400).substr(0, 8));
+        } else if (own.floating) {
+          IcsAppendLine(out, "EXDATE:" + IcsDateTime(*days * 86400 + SecondsOfDay(own.wall)));
+        } else if (own.placement.form == Placement::Form::kZoned) {
+          const TimeZone& zone = *own.placement.zone;
+          const int64_t local = *days * 86400 + SecondsOfDay(zone.UtcToLocal(*own.utc));
+          IcsAppendLine(out, zones->At("EXDATE", zone.LocalToUtc(local), own.placement));
         } else {
-          json at = start;
-          at["dateTime"] = date + Str(start, "dateTime").substr(10);
-          std::string prop = DateProp("EXDATE", at, false);
-          IcsAppendLine(out, prop);
+          IcsAppendLine(out, "EXDATE:" + IcsDateTime(*days * 86400 + SecondsOfDay(*own.utc)) + "Z");
         }
       }
     }
@@ -291,7 +427,7 @@ void IcsAppendLine(std::string* out, std::string_view line) {
   *out += "\r\n";
 }
 
-std::string RecurrenceToRrule(const json& recurrence) {
+std::string RecurrenceToRrule(const json& recurrence, const std::string& until) {
   if (!recurrence.is_object()) return {};
   const json pattern = recurrence.value("pattern", json::object());
   const json range = recurrence.value("range", json::object());
@@ -332,7 +468,11 @@ std::string RecurrenceToRrule(const json& recurrence) {
   const std::string rtype = Str(range, "type");
   if (rtype == "endDate") {
     const std::string end = Str(range, "endDate");
-    if (end.size() >= 10) r += ";UNTIL=" + end.substr(0, 4) + end.substr(5, 2) + end.substr(8, 2) + "T235959Z";
+    if (!until.empty()) {
+      r += ";UNTIL=" + until;
+    } else if (end.size() >= 10) {
+      r += ";UNTIL=" + end.substr(0, 4) + end.substr(5, 2) + end.substr(8, 2) + "T235959Z";
+    }
   } else if (rtype == "numbered") {
     r += ";COUNT=" + std::to_string(std::max(1, Int(range, "numberOfOccurrences", 1)));
   }
@@ -417,21 +557,55 @@ std::vector<std::string> CancelledDates(const std::vector<std::string>& expected
 }
 
 std::string EventToICalendar(const json& event, const std::vector<std::string>& cancelled_dates) {
+  std::string uid = Str(event, "iCalUId");
+  if (uid.empty()) uid = Str(event, "id");
+  ZoneSet zones;
+  std::string events;
+  SeriesStart master;
+  AppendVevent(&events, event, uid, nullptr, &master, cancelled_dates, &zones);
+  if (auto ex = event.find("exceptionOccurrences"); ex != event.end() && ex->is_array()) {
+    for (const auto& occ : *ex) {
+      if (occ.is_object()) AppendVevent(&events, occ, uid, &master, nullptr, {}, &zones);
+    }
+  }
   std::string out;
   IcsAppendLine(&out, "BEGIN:VCALENDAR");
   IcsAppendLine(&out, "VERSION:2.0");
   IcsAppendLine(&out, "PRODID:-//m365vault//m365vault backup//EN");
   IcsAppendLine(&out, "CALSCALE:GREGORIAN");
-  std::string uid = Str(event, "iCalUId");
-  if (uid.empty()) uid = Str(event, "id");
-  AppendVevent(&out, event, uid, nullptr, cancelled_dates);
-  if (auto ex = event.find("exceptionOccurrences"); ex != event.end() && ex->is_array()) {
-    for (const auto& occ : *ex) {
-      if (occ.is_object()) AppendVevent(&out, occ, uid, &event, {});
-    }
-  }
+  zones.AppendVTimezones(&out);  // every TZID the events use, covering their instants
+  out += events;
   IcsAppendLine(&out, "END:VCALENDAR");
   return out;
+}
+
+std::string SeriesTimeZone(const json& master) { return TargetZone(master, false); }
+
+std::vector<std::string> OriginalStartDates(const json& master, const std::vector<std::string>& original_starts) {
+  const std::string name = SeriesTimeZone(master);
+  std::shared_ptr<const TimeZone> zone = IsUtcZoneName(name) ? nullptr : ResolveGraphZone(name);
+  std::vector<std::string> out;
+  for (const auto& s : original_starts) {
+    auto utc = ParseWallTime(s);
+    if (!utc) continue;
+    const std::string t = IcsDateTime(zone ? zone->UtcToLocal(*utc) : *utc);
+    out.push_back(t.substr(0, 4) + "-" + t.substr(4, 2) + "-" + t.substr(6, 2));
+  }
+  return out;
+}
+
+std::string EventStartDate(const json& event) {
+  const json start = event.value("start", json::object());
+  const std::string when = Str(start, "dateTime");
+  if (when.size() < 10) return {};
+  if (event.value("isAllDay", false)) return when.substr(0, 10);
+  int64_t wall = 0;
+  const auto utc = ToUtc(start, &wall);
+  if (!utc) return when.substr(0, 10);  // a zone this code does not know: its own date
+  const std::string target = TargetZone(event, false);
+  auto zone = IsUtcZoneName(target) ? nullptr : ResolveGraphZone(target);
+  const std::string t = IcsDateTime(zone ? zone->UtcToLocal(*utc) : *utc);
+  return t.substr(0, 4) + "-" + t.substr(4, 2) + "-" + t.substr(6, 2);
 }
 
 std::string HtmlToText(std::string_view html) {

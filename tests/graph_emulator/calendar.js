@@ -2,6 +2,13 @@
 // Calendars and events: single instances and weekly series masters (recurrence), with one
 // exception (moved occurrence) and one cancelled occurrence per series, reachable via
 // /events/{id}/instances?startDateTime=&endDateTime= and $expand=exceptionOccurrences.
+// Time zones: like Graph without `Prefer: outlook.timezone`, start/end are always in UTC; the
+// zone an event lives in is originalStartTimeZone/originalEndTimeZone (Windows names) and, for
+// a series, recurrence.range.recurrenceTimeZone. Zoned events happen at 09:00 local and series
+// repeat at local time, so their UTC times move across DST changes. Event 1 of calendar 0 (a
+// weekly series) is in W. Europe and starts two weeks before the 2024-03-31 change; its
+// exception (k=2) and cancelled occurrence (k=4) fall after it. Rules are coded by hand here
+// (EU, US, south-east Australia), independently of the tz database the client uses.
 const { gerr, rng, h32, iso, BASE_EPOCH, project, parseSelect } = require('./util');
 const { encodeOid, decodeOid } = require('./ids');
 const { ok, withContext, listing } = require('./collection');
@@ -11,6 +18,42 @@ const WEEK = 7 * 86400000;
 const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 const OCC = 10; // occurrences per series
 
+const DAY = 86400000, HOUR = 3600000;
+// Sunday of `month` (0-based) of year y: nth (1-based) or last (-1), as a UTC midnight.
+function sunday(y, month, nth) {
+  if (nth > 0) { const d = Date.UTC(y, month, 1); return d + ((7 - new Date(d).getUTCDay()) % 7) * DAY + (nth - 1) * 7 * DAY; }
+  const d = Date.UTC(y, month + 1, 0); return d - new Date(d).getUTCDay() * DAY;
+}
+// Windows name -> standard offset (minutes east) and DST rule.
+const ZONES = {
+  'W. Europe Standard Time': { std: 60, dst: 120, rule: 'eu' },
+  'Eastern Standard Time': { std: -300, dst: -240, rule: 'us' },
+  'AUS Eastern Standard Time': { std: 600, dst: 660, rule: 'au' },
+  'Tokyo Standard Time': { std: 540 },
+  'India Standard Time': { std: 330 },
+  'tzone://Microsoft/Custom': { std: 0 }, // a legacy custom zone: no name a client can resolve
+};
+const ZONE_PICK = ['UTC', 'UTC', 'UTC', 'W. Europe Standard Time', 'Eastern Standard Time', 'Tokyo Standard Time',
+  'AUS Eastern Standard Time', 'India Standard Time', 'tzone://Microsoft/Custom'];
+function offsetAt(zone, t) {
+  const z = ZONES[zone]; if (!z) return 0;
+  if (!z.rule) return z.std;
+  const y = new Date(t).getUTCFullYear(); let on, off;
+  if (z.rule === 'eu') { on = sunday(y, 2, -1) + HOUR; off = sunday(y, 9, -1) + HOUR; return t >= on && t < off ? z.dst : z.std; }
+  if (z.rule === 'us') { on = sunday(y, 2, 2) + 2 * HOUR - z.std * 60000; off = sunday(y, 10, 1) + 2 * HOUR - z.dst * 60000; return t >= on && t < off ? z.dst : z.std; }
+  on = sunday(y, 9, 1) + 2 * HOUR - z.std * 60000; off = sunday(y, 3, 1) + 3 * HOUR - z.dst * 60000; // au: DST over the new year
+  return t >= off && t < on ? z.std : z.dst;
+}
+// Local wall time (ms, as if UTC) -> UTC ms; the first of two, the offset before a gap.
+function localToUtc(zone, wall) {
+  const before = offsetAt(zone, wall - 2 * DAY), after = offsetAt(zone, wall + 2 * DAY);
+  const a = wall - before * 60000, b = wall - after * 60000;
+  const okA = offsetAt(zone, a) === before, okB = offsetAt(zone, b) === after;
+  if (okA && okB) return Math.min(a, b);
+  return okB && !okA ? b : a;
+}
+const utcToLocal = (zone, t) => t + offsetAt(zone, t) * 60000;
+
 class Calendars {
   constructor(tenant) { this.t = tenant; this.seed = tenant.seed; }
   count(cal) { const n = this.t.cfg.eventsPerUser; return cal === 0 ? n : cal === 1 ? Math.ceil(n / 3) : 0; }
@@ -18,7 +61,16 @@ class Calendars {
   eventsOf(cal) { const n = this.count(cal); const b = cal * 1000000; return { length: n, at: (i) => b + i }; }
   calOfEvent(e) { return Math.floor(e / 1000000); }
   isMaster(e) { return e % 5 === 1; }
-  start(u, e) { return Math.floor((BASE_EPOCH - 86400000 * 60 + (h32(this.seed, 'ev', u, e) % 90) * 86400000) / 3600000) * 3600000 + 9 * 3600000 % 86400000; }
+  zone(u, e) { return e === 1 ? 'W. Europe Standard Time' : ZONE_PICK[h32(this.seed, 'tz', u, e) % ZONE_PICK.length]; }
+  // UTC start (ms). Zoned events: 09:00 local; event 1: a Monday..Friday two weeks before the EU DST change.
+  start(u, e) {
+    const utc = Math.floor((BASE_EPOCH - 86400000 * 60 + (h32(this.seed, 'ev', u, e) % 90) * 86400000) / 3600000) * 3600000 + 9 * 3600000 % 86400000;
+    const z = this.zone(u, e); if (z === 'UTC') return utc;
+    const day = e === 1 ? Date.UTC(2024, 2, 18) + (h32(this.seed, 'dst', u) % 5) * DAY : Math.floor(utc / DAY) * DAY;
+    return localToUtc(z, day + 9 * HOUR);
+  }
+  // UTC start of occurrence k as the series planned it: same local time, k weeks later.
+  occStart(u, e, k) { const z = this.zone(u, e); return localToUtc(z, utcToLocal(z, this.start(u, e)) + WEEK * k); }
   calId(u, c) { return encodeOid('L', false, u, c, 0); }
   eventId(u, e) { return encodeOid('E', false, u, e, 0); }
   occId(u, e, k) { return encodeOid('O', false, u, e, k); }
@@ -39,7 +91,7 @@ class Calendars {
     const st = this.start(u, e); const dur = 1800000 * (1 + (e % 3)); const me = this.t.user(u);
     const ck = Buffer.from(`DwAAABYAAAD${u}.${e}`).toString('base64');
     return { '@odata.etag': `W/"${ck}"`, id: this.eventId(u, e), createdDateTime: iso(st - WEEK * 4), lastModifiedDateTime: iso(st - WEEK * 3), changeKey: ck,
-      categories: [], transactionId: null, originalStartTimeZone: 'UTC', originalEndTimeZone: 'UTC', iCalUId: `040000008200E00074C5B7101A82E008${(h32(this.seed, 'ical', u, e) >>> 0).toString(16).toUpperCase().padStart(8, '0')}`,
+      categories: [], transactionId: null, originalStartTimeZone: this.zone(u, e), originalEndTimeZone: this.zone(u, e), iCalUId: `040000008200E00074C5B7101A82E008${(h32(this.seed, 'ical', u, e) >>> 0).toString(16).toUpperCase().padStart(8, '0')}`,
       reminderMinutesBeforeStart: 15, isReminderOn: true, hasAttachments: false, subject: this.subject(u, e), bodyPreview: 'Agenda: review the plan',
       importance: 'normal', sensitivity: 'normal', isAllDay: false, isCancelled: false, isOrganizer: true, responseRequested: true, seriesMasterId: null,
       showAs: 'busy', type, webLink: `https://outlook.office365.com/owa/?itemid=${encodeURIComponent(this.eventId(u, e))}&exvsurl=1&path=/calendar/item`,
@@ -53,20 +105,20 @@ class Calendars {
   }
   eventJson(u, e) {
     if (!this.isMaster(e)) return this.base(u, e, 'singleInstance');
-    const o = this.base(u, e, 'seriesMaster'); const st = this.start(u, e); const d = new Date(st);
-    const endDate = new Date(st + WEEK * (OCC - 1));
-    o.recurrence = { pattern: { type: 'weekly', interval: 1, month: 0, dayOfMonth: 0, daysOfWeek: [DAYS[d.getUTCDay()]], firstDayOfWeek: 'sunday', index: 'first' },
-      range: { type: 'endDate', startDate: iso(st).slice(0, 10), endDate: iso(endDate.getTime()).slice(0, 10), recurrenceTimeZone: 'UTC', numberOfOccurrences: 0 } };
+    const o = this.base(u, e, 'seriesMaster'); const z = this.zone(u, e); const local = utcToLocal(z, this.start(u, e));
+    // Pattern and range dates are in the recurrence's zone.
+    o.recurrence = { pattern: { type: 'weekly', interval: 1, month: 0, dayOfMonth: 0, daysOfWeek: [DAYS[new Date(local).getUTCDay()]], firstDayOfWeek: 'sunday', index: 'first' },
+      range: { type: 'endDate', startDate: iso(local).slice(0, 10), endDate: iso(local + WEEK * (OCC - 1)).slice(0, 10), recurrenceTimeZone: z, numberOfOccurrences: 0 } };
     return o;
   }
   // occurrence k of series e (k=2 exception moved +2h, k=4 cancelled -> null)
   occurrence(u, e, k) {
     if (k === 4 || k < 0 || k >= OCC) return null;
     const o = this.base(u, e, k === 2 ? 'exception' : 'occurrence');
-    const st = this.start(u, e) + WEEK * k + (k === 2 ? 7200000 : 0); const dur = 1800000 * (1 + (e % 3));
+    const st = this.occStart(u, e, k) + (k === 2 ? 7200000 : 0); const dur = 1800000 * (1 + (e % 3));
     o.id = this.occId(u, e, k); o.seriesMasterId = this.eventId(u, e);
     o.start = { dateTime: iso(st).replace('Z', '.0000000'), timeZone: 'UTC' }; o.end = { dateTime: iso(st + dur).replace('Z', '.0000000'), timeZone: 'UTC' };
-    o.originalStart = iso(this.start(u, e) + WEEK * k);
+    o.originalStart = iso(this.occStart(u, e, k));
     if (k === 2) o.subject = this.subject(u, e) + ' (moved)';
     return o;
   }
@@ -122,4 +174,4 @@ function routes() {
   return R;
 }
 
-module.exports = { Calendars, routes };
+module.exports = { Calendars, routes, offsetAt, localToUtc, ZONES, OCC };

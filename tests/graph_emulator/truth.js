@@ -6,6 +6,7 @@ const crypto = require('crypto');
 const { iso } = require('./util');
 const { FOLDERS } = require('./mailbox');
 const { CFOLDERS } = require('./contacts');
+const { OCC } = require('./calendar');
 const { itemId } = require('./ids');
 
 async function streamTruth(ctx, q, res) {
@@ -62,7 +63,10 @@ async function streamTruth(ctx, q, res) {
         for (let i = 0; i < l.length; i++) {
           const e = cal.eventJson(u, l.at(i));
           await write({ type: 'event', user: uid, id: e.id, calendarId: cal.calId(u, c), subject: e.subject, eventType: e.type, start: e.start.dateTime,
-            recurrence: e.recurrence, exceptions: cal.exceptions(u, l.at(i)).map((x) => ({ id: x.id, start: x.start.dateTime, subject: x.subject })), cancelledOccurrences: e.type === 'seriesMaster' ? 1 : 0 });
+            recurrence: e.recurrence, exceptions: cal.exceptions(u, l.at(i)).map((x) => ({ id: x.id, start: x.start.dateTime, originalStart: x.originalStart, subject: x.subject })), cancelledOccurrences: e.type === 'seriesMaster' ? 1 : 0,
+            timeZone: e.originalStartTimeZone, startUtc: iso(cal.start(u, l.at(i))),
+            // every occurrence the series planned (UTC), cancelled and moved ones included
+            occurrenceStarts: e.type === 'seriesMaster' ? Array.from({ length: OCC }, (_, k) => iso(cal.occStart(u, l.at(i), k))) : [] });
         }
       }
     }

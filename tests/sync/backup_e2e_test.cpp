@@ -26,6 +26,7 @@
 #include "sync/engine/backup_run.h"
 #include "sync/graph/curl_http_client.h"
 #include "sync/engine/icalendar.h"
+#include "tests/sync/ics_checker.h"
 #include "sync/engine/safe_name.h"
 
 namespace m365vault::sync {
@@ -177,12 +178,18 @@ Truth GetTruth(Control& control) {
   return t;
 }
 
+// "2024-03-18T08:00:00Z" -> "20240318T080000Z".
+std::string IcsUtcValue(const json& iso) {
+  const std::string s = iso.get<std::string>();
+  return s.substr(0, 4) + s.substr(5, 2) + s.substr(8, 2) + "T" + s.substr(11, 2) + s.substr(14, 2) + s.substr(17, 2) + "Z";
+}
+
 // The snapshot of `type` equals the truth for every user.
 void CompareExchange(Repository& repo, const std::string& snapshot_id, const Truth& truth) {
   auto info = repo.LoadSnapshot(snapshot_id);
   REQUIRE(info.ok());
   SnapshotReader reader(repo, *info);
-  size_t messages = 0, contacts_seen = 0, events_seen = 0, series_seen = 0;
+  size_t messages = 0, contacts_seen = 0, events_seen = 0, series_seen = 0, zones_seen = 0, zones_unknown = 0, dst_series = 0;
   for (const auto& [upn, user] : truth.users) {
     const std::string uid = user["id"];
     const std::string root = SafeName(upn) + "/Mail";
@@ -295,20 +302,60 @@ void CompareExchange(Repository& repo, const std::string& snapshot_id, const Tru
         const size_t uid = unfolded.find("\r\nUID:");
         REQUIRE(uid != std::string::npos);
         CHECK(unfolded.find("\r\n", uid + 2) > uid + 6);  // not empty
+        // Valid RFC 5545 (every TZID has its VTIMEZONE), read back independently:
+        // DTSTART is the event's instant, in its zone when the zone is known.
+        testing::IcsComponent parsed;
+        REQUIRE(testing::ParseIcs(ics, &parsed) == "");
+        auto vevents = parsed.Children("VEVENT");
+        REQUIRE(!vevents.empty());
+        const testing::IcsProp* dtstart = vevents[0]->Find("DTSTART");
+        REQUIRE(dtstart);
+        const std::string zone = it["timeZone"];
+        CHECK(testing::IcsUtc(parsed, *dtstart) == testing::IcsWall(IcsUtcValue(it["startUtc"])));
+        if (zone == "UTC") {
+          CHECK(dtstart->value.back() == 'Z');
+        } else if (zone.rfind("tzone://", 0) == 0) {
+          CHECK(dtstart->value.back() == 'Z');  // unknown zone: UTC, the name kept
+          CHECK(has_line("X-M365-START-TIMEZONE:" + IcsEscape(zone)));
+          ++zones_unknown;
+        } else {
+          CHECK(dtstart->params.count("TZID"));
+          ++zones_seen;
+        }
         if (it["recurrence"].is_object()) {
           ++series_seen;
-          CHECK(has_line("RRULE:" + RecurrenceToRrule(it["recurrence"])));
+          const std::string rrule = RecurrenceToRrule(it["recurrence"]);
+          const std::string head = rrule.substr(0, rrule.find(";UNTIL="));
+          CHECK(unfolded.find("\r\nRRULE:" + head + ";UNTIL=") != std::string::npos);
+          // The series expands to the planned occurrences, at their local time across DST.
+          std::vector<int64_t> planned;
+          for (const auto& o : it["occurrenceStarts"]) planned.push_back(*testing::IcsWall(IcsUtcValue(o)));
+          CHECK(testing::IcsWeeklyStarts(parsed, *vevents[0]) == planned);
           size_t rid = 0;
           for (size_t p = 0; (p = unfolded.find("\r\nRECURRENCE-ID", p)) != std::string::npos; ++p) ++rid;
           CHECK(rid == it["exceptions"].size());
           for (const auto& x : it["exceptions"]) {
             CHECK(has_line("SUMMARY:" + IcsEscape(x["subject"].get<std::string>())));
+            bool found = false;
+            for (size_t v = 1; v < vevents.size(); ++v) {
+              const auto* r = vevents[v]->Find("RECURRENCE-ID");
+              if (r && testing::IcsUtc(parsed, *r) == testing::IcsWall(IcsUtcValue(x["originalStart"]))) found = true;
+            }
+            CHECK(found);
           }
-          size_t exdates = 0;
-          for (size_t p = 0; (p = unfolded.find("\r\nEXDATE", p)) != std::string::npos; ++p) ++exdates;
-          CHECK(exdates == it["cancelledOccurrences"].get<size_t>());
+          auto exdates = vevents[0]->All("EXDATE");
+          CHECK(exdates.size() == it["cancelledOccurrences"].get<size_t>());
+          for (const auto* x : exdates) {
+            auto at = testing::IcsUtc(parsed, *x);
+            REQUIRE(at);
+            CHECK(std::find(planned.begin(), planned.end(), *at) != planned.end());
+          }
+          if (zone == "W. Europe Standard Time" && planned.size() >= 3) {
+            ++dst_series;  // 09:00 local: one hour earlier in UTC after the change
+            CHECK(planned[2] - planned[1] == 7 * 86400 - 3600);
+          }
         } else {
-          CHECK(unfolded.find("\r\nRRULE:") == std::string::npos);
+          for (const auto* v : vevents) CHECK(v->Find("RRULE") == nullptr);  // (VTIMEZONEs have theirs)
         }
         ++expected_cal;
         ++events_seen;
@@ -320,6 +367,9 @@ void CompareExchange(Repository& repo, const std::string& snapshot_id, const Tru
   CHECK(contacts_seen > 0);
   CHECK(events_seen > 0);
   CHECK(series_seen > 0);
+  CHECK(zones_seen > 0);
+  CHECK(zones_unknown > 0);
+  CHECK(dst_series > 0);
 }
 
 void CompareOneDrive(Repository& repo, const std::string& snapshot_id, const Truth& truth) {

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include "sync/engine/icalendar.h"
+#include "sync/engine/time_zone.h"
+#include "tests/sync/ics_checker.h"
 
 namespace m365vault::sync {
 namespace {
@@ -154,14 +156,13 @@ TEST_CASE("ics: a series master with an exception and a cancelled occurrence", "
   CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("RRULE:", 0) == 0; }) == 1);
 }
 
-TEST_CASE("ics: time zones, all-day events, missing fields", "[sync][ics]") {
+TEST_CASE("ics: all-day events, missing fields", "[sync][ics]") {
   json ev = {{"id", "E1"},
              {"subject", ""},
              {"start", {{"dateTime", "2024-05-06T09:00:00.0000000"}, {"timeZone", "W. Europe Standard Time"}}},
              {"end", {{"dateTime", "2024-05-06T10:00:00.0000000"}, {"timeZone", "W. Europe Standard Time"}}}};
   auto lines = Lines(EventToICalendar(ev));
   CHECK(Has(lines, "UID:E1"));  // no iCalUId: the id
-  CHECK(Has(lines, "DTSTART;TZID=\"W. Europe Standard Time\":20240506T090000"));
   CHECK(Has(lines, "SUMMARY:"));
   CHECK(Has(lines, "DTSTAMP:19700101T000000Z"));
   ev["isAllDay"] = true;
@@ -169,7 +170,129 @@ TEST_CASE("ics: time zones, all-day events, missing fields", "[sync][ics]") {
   lines = Lines(EventToICalendar(ev));
   CHECK(Has(lines, "DTSTART;VALUE=DATE:20240506"));
   CHECK(Has(lines, "DESCRIPTION:plain\\nbody"));
+  CHECK(std::count(lines.begin(), lines.end(), "BEGIN:VTIMEZONE") == 0);  // dates have no zone
   CHECK(HtmlToText("<div>a&nbsp;b</div><br/>c &lt;d&gt;") == "a b\n\nc <d>");
+}
+
+// A weekly 09:00 W. Europe series as Graph returns it by default: times in
+// UTC, the zone in originalStartTimeZone and recurrenceTimeZone. It starts
+// in winter (CET) and crosses the 2024-03-31 change to CEST.
+json BerlinSeries() {
+  return json::parse(R"J({
+    "id":"S1","iCalUId":"UID-S1","type":"seriesMaster","subject":"Jour fixe","lastModifiedDateTime":"2024-03-01T08:00:00Z",
+    "originalStartTimeZone":"W. Europe Standard Time","originalEndTimeZone":"W. Europe Standard Time",
+    "start":{"dateTime":"2024-03-18T08:00:00.0000000","timeZone":"UTC"},
+    "end":{"dateTime":"2024-03-18T08:30:00.0000000","timeZone":"UTC"},
+    "recurrence":{"pattern":{"type":"weekly","interval":1,"daysOfWeek":["monday"],"firstDayOfWeek":"sunday","index":"first"},
+                  "range":{"type":"endDate","startDate":"2024-03-18","endDate":"2024-05-20","recurrenceTimeZone":"W. Europe Standard Time"}},
+    "exceptionOccurrences":[{"id":"X2","type":"exception","subject":"Jour fixe (moved)","originalStart":"2024-04-01T07:00:00Z",
+      "originalStartTimeZone":"W. Europe Standard Time","originalEndTimeZone":"W. Europe Standard Time",
+      "start":{"dateTime":"2024-04-01T09:00:00.0000000","timeZone":"UTC"},"end":{"dateTime":"2024-04-01T09:30:00.0000000","timeZone":"UTC"}}]
+  })J");
+}
+
+TEST_CASE("ics: a series in a Windows zone keeps its local time across DST", "[sync][ics][tz]") {
+  const std::string ics = EventToICalendar(BerlinSeries(), {"2024-04-15"});
+  testing::IcsComponent cal;
+  REQUIRE(testing::ParseIcs(ics, &cal) == "");  // every TZID has its VTIMEZONE
+  auto lines = Lines(ics);
+  CHECK(std::count(lines.begin(), lines.end(), "BEGIN:VTIMEZONE") == 1);
+  CHECK(Has(lines, "TZID:Europe/Berlin"));
+  CHECK(Has(lines, "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"));
+  CHECK(Has(lines, "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU"));
+  CHECK(Has(lines, "TZOFFSETFROM:+0100"));
+  CHECK(Has(lines, "TZOFFSETTO:+0200"));
+  // 08:00Z in March is 09:00 CET; the series repeats at 09:00 local.
+  CHECK(Has(lines, "DTSTART;TZID=Europe/Berlin:20240318T090000"));
+  CHECK(Has(lines, "DTEND;TZID=Europe/Berlin:20240318T093000"));
+  CHECK(Has(lines, "X-M365-START-TIMEZONE:W. Europe Standard Time"));
+  // UNTIL: the end date's last second in Berlin (CEST), in UTC.
+  CHECK(Has(lines, "RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=MO;WKST=SU;UNTIL=20240520T215959Z"));
+  // After the change: the exception's RECURRENCE-ID and the EXDATE are 09:00 local too.
+  CHECK(Has(lines, "RECURRENCE-ID;TZID=Europe/Berlin:20240401T090000"));
+  CHECK(Has(lines, "DTSTART;TZID=Europe/Berlin:20240401T110000"));
+  CHECK(Has(lines, "EXDATE;TZID=Europe/Berlin:20240415T090000"));
+  // Read back independently: the occurrences are 08:00Z before the change, 07:00Z after.
+  auto events = cal.Children("VEVENT");
+  REQUIRE(events.size() == 2);
+  auto starts = testing::IcsWeeklyStarts(cal, *events[0]);
+  REQUIRE(starts.size() == 10);
+  CHECK(starts[0] == DaysFromCivil(2024, 3, 18) * 86400 + 8 * 3600);
+  CHECK(starts[1] == DaysFromCivil(2024, 3, 25) * 86400 + 8 * 3600);
+  CHECK(starts[2] == DaysFromCivil(2024, 4, 1) * 86400 + 7 * 3600);
+  CHECK(starts[9] == DaysFromCivil(2024, 5, 20) * 86400 + 7 * 3600);
+  auto rid = testing::IcsUtc(cal, *events[1]->Find("RECURRENCE-ID"));
+  REQUIRE(rid);
+  CHECK(*rid == starts[2]);
+}
+
+TEST_CASE("ics: start and end in their own zones, IANA names, zones given by Prefer", "[sync][ics][tz]") {
+  // A flight: leaves New York, lands in Tokyo; Graph returned UTC.
+  json ev = {{"id", "F1"}, {"subject", "Flight"}, {"originalStartTimeZone", "Eastern Standard Time"},
+             {"originalEndTimeZone", "Asia/Tokyo"},
+             {"start", {{"dateTime", "2024-07-01T16:00:00.0000000"}, {"timeZone", "UTC"}}},
+             {"end", {{"dateTime", "2024-07-02T06:00:00.0000000"}, {"timeZone", "UTC"}}}};
+  std::string ics = EventToICalendar(ev);
+  testing::IcsComponent cal;
+  REQUIRE(testing::ParseIcs(ics, &cal) == "");
+  auto lines = Lines(ics);
+  CHECK(std::count(lines.begin(), lines.end(), "BEGIN:VTIMEZONE") == 2);
+  CHECK(Has(lines, "DTSTART;TZID=America/New_York:20240701T120000"));
+  CHECK(Has(lines, "DTEND;TZID=Asia/Tokyo:20240702T150000"));
+  CHECK(Has(lines, "TZOFFSETTO:+0900"));
+  CHECK(Has(lines, "TZOFFSETTO:-0400"));
+  CHECK(EventStartDate(ev) == "2024-07-01");
+  // The same instants, had Graph been asked for Pacific time (Prefer: outlook.timezone).
+  ev["start"] = {{"dateTime", "2024-07-01T09:00:00.0000000"}, {"timeZone", "Pacific Standard Time"}};
+  ev["end"] = {{"dateTime", "2024-07-01T23:00:00.0000000"}, {"timeZone", "Pacific Standard Time"}};
+  CHECK(EventToICalendar(ev) == ics);
+  // Tokyo 08:00 is the previous day in UTC: the file name uses the local date.
+  json tokyo = {{"id", "T1"}, {"originalStartTimeZone", "Tokyo Standard Time"},
+                {"start", {{"dateTime", "2024-07-01T23:00:00.0000000"}, {"timeZone", "UTC"}}},
+                {"end", {{"dateTime", "2024-07-01T23:30:00.0000000"}, {"timeZone", "UTC"}}}};
+  CHECK(EventStartDate(tokyo) == "2024-07-02");
+  CHECK(Has(Lines(EventToICalendar(tokyo)), "DTSTART;TZID=Asia/Tokyo:20240702T080000"));
+}
+
+TEST_CASE("ics: unknown zones are written in UTC, never as an undefined TZID", "[sync][ics][tz]") {
+  json ev = {{"id", "C1"}, {"subject", "Custom"}, {"originalStartTimeZone", "tzone://Microsoft/Custom"},
+             {"originalEndTimeZone", "tzone://Microsoft/Custom"},
+             {"start", {{"dateTime", "2024-07-01T16:00:00.0000000"}, {"timeZone", "UTC"}}},
+             {"end", {{"dateTime", "2024-07-01T17:00:00.0000000"}, {"timeZone", "UTC"}}}};
+  std::string ics = EventToICalendar(ev);
+  testing::IcsComponent cal;
+  REQUIRE(testing::ParseIcs(ics, &cal) == "");
+  auto lines = Lines(ics);
+  CHECK(Has(lines, "DTSTART:20240701T160000Z"));
+  CHECK(Has(lines, "DTEND:20240701T170000Z"));
+  CHECK(Has(lines, "X-M365-START-TIMEZONE:tzone://Microsoft/Custom"));
+  CHECK(ics.find("TZID") == std::string::npos);
+  // Known time, unknown target: converted to UTC.
+  ev["start"] = {{"dateTime", "2024-07-01T18:00:00.0000000"}, {"timeZone", "W. Europe Standard Time"}};
+  CHECK(Has(Lines(EventToICalendar(ev)), "DTSTART:20240701T160000Z"));
+  // A time in a zone nobody knows cannot be converted: floating, the name kept.
+  ev["start"] = {{"dateTime", "2024-07-01T18:00:00.0000000"}, {"timeZone", "Mars Standard Time"}};
+  ev.erase("originalStartTimeZone");
+  ics = EventToICalendar(ev);
+  REQUIRE(testing::ParseIcs(ics, &cal) == "");
+  CHECK(Has(Lines(ics), "DTSTART:20240701T180000"));
+  CHECK(Has(Lines(ics), "X-M365-START-TIMEZONE:Mars Standard Time"));
+  CHECK(ics.find("TZID") == std::string::npos);
+}
+
+TEST_CASE("ics: cancelled occurrences are found in the series' zone", "[sync][ics][tz]") {
+  // Sydney 08:00 on Mondays is Sunday 21:00/22:00 UTC: originalStart dates in
+  // UTC are a day early; in the series' zone they match the pattern's dates.
+  json master = {{"originalStartTimeZone", "AUS Eastern Standard Time"},
+                 {"recurrence", {{"pattern", {{"type", "weekly"}, {"interval", 1}, {"daysOfWeek", {"monday"}}}},
+                                 {"range", {{"type", "numbered"}, {"startDate", "2024-03-25"}, {"numberOfOccurrences", 3}}}}}};
+  const auto expected = ExpectedOccurrenceDates(master["recurrence"]);
+  REQUIRE(expected == std::vector<std::string>{"2024-03-25", "2024-04-01", "2024-04-08"});
+  // 2024-04-07 03:00 local is the end of Sydney's DST: 08:00 is +11 before, +10 after.
+  const std::vector<std::string> originals = {"2024-03-24T21:00:00Z", "2024-04-07T22:00:00Z"};
+  CHECK(OriginalStartDates(master, originals) == std::vector<std::string>{"2024-03-25", "2024-04-08"});
+  CHECK(CancelledDates(expected, OriginalStartDates(master, originals)) == std::vector<std::string>{"2024-04-01"});
+  CHECK(SeriesTimeZone(master) == "AUS Eastern Standard Time");
 }
 
 }  // namespace
