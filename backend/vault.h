@@ -120,9 +120,13 @@ struct JobEvent {
   int64_t job_id = 0;
   int64_t time_ns = 0;
   std::string object;  // "alice@contoso.com/Mail/Inbox/<id>"
-  std::string code;    // Graph error code, e.g. "ErrorItemNotFound", or ""
+  std::string code;    // Graph error code, e.g. "ErrorItemNotFound", or "", or "info.*"
   std::string reason;
   std::string hint;  // what the admin can do
+
+  // Events whose code starts with "info." record what a run did (a user
+  // removed from the snapshot, ...), not a failure.
+  bool IsInfo() const { return code.rfind("info.", 0) == 0; }
 };
 
 struct AuditEntry {

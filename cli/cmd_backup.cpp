@@ -79,6 +79,7 @@ int RunBackupCommand(Context& ctx, const BackupOptions& o) {
                       {"objects_done", res.counts.objects_done},
                       {"objects_failed", res.counts.objects_failed},
                       {"not_applicable", res.not_applicable},
+                      {"removed", res.removed},
                       {"items", res.counts.items},
                       {"bytes", res.counts.bytes},
                       {"seconds", res.seconds},
@@ -92,6 +93,7 @@ int RunBackupCommand(Context& ctx, const BackupOptions& o) {
               << " objects, " << res.not_applicable.size() << " not applicable, " << res.counts.objects_failed
               << " failed; " << res.counts.items << " items written, " << FormatBytes(res.counts.bytes) << " in "
               << static_cast<int>(res.seconds * 10) / 10.0 << " s\n";
+    for (const auto& line : res.removed) ctx.out() << "  info: " << line << "\n";
     for (size_t i = 0; i < res.failures.size() && i < 10; ++i) {
       const auto& f = res.failures[i];
       ctx.out() << "  failed: " << f.object << (f.code.empty() ? "" : " [" + f.code + "]") << ": " << f.reason
@@ -124,7 +126,7 @@ Exit codes: 0 all types succeeded, 3 a snapshot was committed but is partial
 (some items failed; they are retried by the next run, see 'm365vault job show
 ID'), 1 a run failed.
 --json: {"tenant", "runs": [{"type", "status", "job_id", "snapshot", "parent",
-"objects_total", "objects_done", "objects_failed", "not_applicable", "items",
+"objects_total", "objects_done", "objects_failed", "not_applicable", "removed", "items",
 "bytes", "seconds", "failures": [{"object", "code", "reason", "hint"}], "error"}]})");
   AddGlobalOptions(cmd, ctx, /*json=*/true);
   SetHandler(cmd, ctx, [&ctx, o] { return RunBackupCommand(ctx, *o); });

@@ -7,10 +7,12 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "backend/snapshot_writer.h"
 #include "sync/engine/collectors.h"
+#include "sync/engine/departures.h"
 #include "sync/graph/jwt_assertion.h"
 #include "sync/engine/sync_state.h"
 
@@ -94,8 +96,10 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
     stack = std::move(connected).value();
     client = stack->client.get();
   }
+  // A failed listing fails the run: nothing is committed, nobody removed.
   auto users = ListUsers(*client);
   if (!users.ok()) return fail(users.status().WithContext("listing users"));
+  const std::vector<UserInfo> listed = *users;
   if (options.include_object) {
     std::erase_if(*users, [&](const UserInfo& u) { return !options.include_object(u.upn); });
   }
@@ -103,6 +107,21 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   const int64_t run_time = NowNs();
   auto writer = SnapshotWriter::Start(*repo, parent);
   if (!writer.ok()) return fail(writer.status());
+
+  // Users who left (docs/sync.md, "Users who leave"). An empty listing is
+  // not believed: it keeps everyone and makes the run partial.
+  std::vector<Departure> departures;
+  if (listed.empty() && parent) {
+    result.failures.push_back({"", "EmptyUserListing",
+                               "the user listing returned no users; the previous snapshot's users are kept",
+                               "check the application's User.Read.All permission and the tenant"});
+  } else {
+    std::set<std::string> selected;
+    for (const auto& u : *users) selected.insert(u.id);
+    auto removed = RemoveDepartedUsers(**writer, state, listed, selected);
+    if (!removed.ok()) return fail(removed.status());
+    departures = std::move(removed).value();
+  }
 
   std::mutex mu;  // guards result, progress
   SyncCounters counters;
@@ -154,8 +173,26 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   result.counts.bytes = counters.bytes;
   if (!fatal.ok()) return fail(fatal);
 
+  // Users found without this type of data: if they had some, they leave too.
+  for (const auto& upn : result.not_applicable) {
+    auto user = std::find_if(users->begin(), users->end(), [&](const UserInfo& u) { return u.upn == upn; });
+    if (user == users->end()) continue;
+    auto removed = RemoveNotApplicable(**writer, state, *user);
+    if (!removed.ok()) return fail(removed.status());
+    departures.insert(departures.end(), removed->begin(), removed->end());
+  }
+  if (Status st = RecordUserDirs(**writer, state, *users); !st.ok()) return fail(st);
+
   for (const auto& f : result.failures) {
     (void)vault.AddJobEvent({job_id, NowNs(), f.object, f.code, f.reason, f.hint});
+  }
+  const std::string kept_until = parent ? SnapshotTimeName(parent->time_ns) : "";
+  for (const auto& d : departures) {
+    JobEvent e = DepartureEvent(d, type, kept_until);
+    e.job_id = job_id;
+    e.time_ns = NowNs();
+    result.removed.push_back(e.reason);
+    (void)vault.AddJobEvent(e);
   }
   const uint64_t applicable = result.counts.objects_total - result.not_applicable.size();
   if (applicable > 0 && result.counts.objects_failed == applicable) {

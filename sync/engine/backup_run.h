@@ -58,8 +58,9 @@ struct RunOptions {
   // Use this client instead of ConnectTenant (tests). Must outlive the run.
   GraphClient* client = nullptr;
   // The scan profile's verdict per object (user UPN): false = not protected
-  // by this run. Unset: every object. An excluded object is left as the
-  // parent snapshot had it (nothing is deleted because of a rule change).
+  // by this run. Unset: every object. An excluded object is removed from the
+  // new snapshot like a deleted user (info event "info.user_excluded"; older
+  // snapshots keep it), and its sync state is dropped (sync/engine/departures.h).
   std::function<bool(const std::string& upn)> include_object;
 };
 
@@ -72,6 +73,9 @@ struct RunResult {
   JobCounts counts;
   std::vector<FailedItem> failures;
   std::vector<std::string> not_applicable;  // UPNs without this type of data
+  // Users removed from this snapshot (deleted from the tenant, excluded by
+  // the profile, no data of this type any more): their info events' reasons.
+  std::vector<std::string> removed;
   std::string error;                         // why the run failed, if it did
   double seconds = 0;
 };

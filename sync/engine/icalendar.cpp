@@ -583,7 +583,9 @@ std::string SeriesTimeZone(const json& master) { return TargetZone(master, false
 
 std::vector<std::string> OriginalStartDates(const json& master, const std::vector<std::string>& original_starts) {
   const std::string name = SeriesTimeZone(master);
-  std::shared_ptr<const TimeZone> zone = IsUtcZoneName(name) ? nullptr : ResolveGraphZone(name);
+  // All-day occurrences carry their date as such (midnight): no conversion.
+  const bool all_day = master.is_object() && master.value("isAllDay", false);
+  std::shared_ptr<const TimeZone> zone = all_day || IsUtcZoneName(name) ? nullptr : ResolveGraphZone(name);
   std::vector<std::string> out;
   for (const auto& s : original_starts) {
     auto utc = ParseWallTime(s);

@@ -84,7 +84,7 @@ std::string SeriesTimeZone(const nlohmann::json& master);
 
 // Graph's originalStart values (UTC) as dates ("YYYY-MM-DD") in the series'
 // zone, the calendar ExpectedOccurrenceDates counts in (UTC when the zone is
-// unknown). Malformed values are skipped.
+// unknown; as given for all-day series). Malformed values are skipped.
 std::vector<std::string> OriginalStartDates(const nlohmann::json& master,
                                             const std::vector<std::string>& original_starts);
 

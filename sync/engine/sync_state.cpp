@@ -28,12 +28,54 @@ Status SyncStateStore::Load(const BlobId& root) {
   std::lock_guard<std::mutex> l(mu_);
   root_.clear();
   objects_.clear();
+  dirs_.clear();
+  has_dirs_ = false;
   if (root.IsZero()) return Status::OK();
   M365_ASSIGN_OR_RETURN(nlohmann::json j, LoadJson(repo_, root));
   auto objects = j.find("objects");
   if (objects == j.end() || !objects->is_object()) return Status::Corruption("sync state without objects");
-  for (auto it = objects->begin(); it != objects->end(); ++it) root_[it.key()] = it.value().get<std::string>();
+  for (auto it = objects->begin(); it != objects->end(); ++it) {
+    if (!it.value().is_string()) return Status::Corruption("sync state: bad object entry");
+    root_[it.key()] = it.value().get<std::string>();
+  }
+  if (auto dirs = j.find("dirs"); dirs != j.end() && dirs->is_object()) {
+    has_dirs_ = true;
+    for (auto it = dirs->begin(); it != dirs->end(); ++it) {
+      if (it.value().is_string()) dirs_[it.key()] = it.value().get<std::string>();
+    }
+  }
   return Status::OK();
+}
+
+std::vector<std::string> SyncStateStore::ObjectKeys() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::set<std::string> keys;
+  for (const auto& [k, v] : root_) keys.insert(k);
+  for (const auto& [k, v] : objects_) keys.insert(k);
+  return {keys.begin(), keys.end()};
+}
+
+void SyncStateStore::DropObject(const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  root_.erase(key);
+  objects_.erase(key);
+  dirs_.erase(key);
+}
+
+std::string SyncStateStore::ObjectDir(const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = dirs_.find(key);
+  return it == dirs_.end() ? std::string() : it->second;
+}
+
+void SyncStateStore::SetObjectDir(const std::string& key, const std::string& dir) {
+  std::lock_guard<std::mutex> l(mu_);
+  dirs_[key] = dir;
+}
+
+bool SyncStateStore::HasDirs() {
+  std::lock_guard<std::mutex> l(mu_);
+  return has_dirs_;
 }
 
 Result<SyncStateStore::Object*> SyncStateStore::GetObject(const std::string& key) {
@@ -99,7 +141,11 @@ Result<std::string> SyncStateStore::Save() {
   }
   nlohmann::json objects = nlohmann::json::object();
   for (const auto& [k, v] : root) objects[k] = v;
-  return nlohmann::json({{"v", 1}, {"objects", objects}}).dump();
+  nlohmann::json dirs = nlohmann::json::object();
+  for (const auto& [k, v] : dirs_) {
+    if (root.count(k)) dirs[k] = v;  // only for objects that still have state
+  }
+  return nlohmann::json({{"v", 1}, {"objects", objects}, {"dirs", dirs}}).dump();
 }
 
 }  // namespace m365vault::sync

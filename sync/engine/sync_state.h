@@ -4,7 +4,9 @@
 // with the change (docs/sync.md, "State format"):
 //
 //   root blob (SnapshotWriter::SetSyncState):
-//     {"v":1,"objects":{"<object key>":"<hex id of the object blob>"}}
+//     {"v":1,"objects":{"<object key>":"<hex id of the object blob>"},
+//      "dirs":{"<object key>":"<its top-level directory in the snapshot>"}}
+//   ("dirs" is absent in states written before it existed: HasDirs()).
 //   object blob (kMeta, one per mailbox / drive owner):
 //     {"containers":{"<container key>":{"link":"<delta link>","items":"<hex>"}}}
 //   items blob (kMeta, one per container): EncodeNodes (id -> parent, names, etag)
@@ -55,6 +57,17 @@ class SyncStateStore {
   // Drops the containers of `object` not in `keep`.
   static void RetainContainers(Object& object, const std::vector<std::string>& keep);
 
+  // The object keys of the loaded state and of objects used since, sorted.
+  std::vector<std::string> ObjectKeys();
+  // Forgets an object: its state is not saved (its next run starts afresh).
+  void DropObject(const std::string& key);
+
+  // The top-level snapshot directory an object's data lives in ("" if not
+  // recorded), and whether the loaded state recorded directories at all.
+  std::string ObjectDir(const std::string& key);
+  void SetObjectDir(const std::string& key, const std::string& dir);
+  bool HasDirs();
+
   // Writes changed blobs and returns the new root blob's bytes.
   Result<std::string> Save();
 
@@ -63,6 +76,8 @@ class SyncStateStore {
   std::mutex mu_;
   std::map<std::string, std::string> root_;  // object key -> blob hex (from the parent)
   std::map<std::string, std::unique_ptr<Object>> objects_;
+  std::map<std::string, std::string> dirs_;  // object key -> top-level directory
+  bool has_dirs_ = false;                    // the loaded root had "dirs"
 };
 
 }  // namespace m365vault::sync

@@ -64,7 +64,7 @@ JobLevels ClassifyJob(const JobRecord& job, const std::vector<JobEvent>& events)
   JobLevels l;
   std::set<std::string> top, container, content;
   for (const auto& e : events) {
-    if (e.object.empty()) continue;
+    if (e.object.empty() || e.IsInfo()) continue;  // info events are not failures
     size_t depth = 1 + std::count(e.object.begin(), e.object.end(), '/');
     (depth == 1 ? top : depth == 2 ? container : content).insert(e.object);
   }

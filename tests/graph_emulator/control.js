@@ -8,7 +8,7 @@ const { streamTruth } = require('./truth');
 
 const KNOBS = ['rate_429', 'rate_503', 'rate_reset', 'latency_ms', 'retry_after', 'mailbox_concurrency', 'drive_ru_per_minute',
   'mailbox_requests_per_10min', 'empty_page_rate', 'replay_rate', 'token_ttl', 'token_storm_per_10s', 'download_url_ttl',
-  'rate_509', 'upload_session_ttl', 'upload_max_mb'];
+  'rate_509', 'upload_session_ttl', 'upload_max_mb', 'users_max_page', 'users_fail_page', 'fail_mailbox_user'];
 
 class BadOp extends Error {}
 function need(c, msg) { if (!c) throw new BadOp(msg); }
@@ -129,13 +129,21 @@ class Control {
         need(dr.rename(u, idx, op.name, now), 'rename failed'); return { renamed: require('./ids').itemId(u, idx) };
       });
       case 'ransomware': return driveOp((u) => ({ encrypted: dr.ransomware(u, now) }));
+      // The user leaves the directory: gone from /users, 404 on everything of theirs; their
+      // data stays in memory, so restore_user brings them back as they were (Entra ID's
+      // deleted-users restore).
+      case 'delete_user': { const u = this.user(op.user); t.deleted.add(u); t.nextSeq(); return { deleted: t.user(u).id }; }
+      case 'restore_user': {
+        const u = t.userIndex(op.user, true); need(u >= 0, `unknown user ${JSON.stringify(op.user)}`); need(t.isDeleted(u), 'user is not deleted');
+        t.deleted.delete(u); t.nextSeq(); return { restored: t.user(u).id };
+      }
       case 'churn': return this.churn(op, now);
       default: throw new BadOp(`unknown op ${op.op}`);
     }
   }
   churn(op, now) {
     const ctx = this.ctx; const t = ctx.tenant; const frac = op.fraction != null ? op.fraction : 0.02; const r = rng(op.seed || 1, 'churn', t.seq);
-    const users = op.users ? op.users.map((x) => this.user(x)) : [...Array(t.userCount()).keys()];
+    const users = op.users ? op.users.map((x) => this.user(x)) : t.liveUsers();
     const stats = { new_mail: 0, edit_mail: 0, move_mail: 0, delete_mail: 0, new_file: 0, edit_file: 0, move_file: 0, delete_file: 0, rename_folder: 0 };
     const movable = FOLDERS.filter((f) => f.weight > 0 && !f.search).map((f) => f.key);
     for (const u of users) {

@@ -8,7 +8,7 @@ const { newRound, roundPage, roundId, addReplays } = require('./delta');
 
 function driveOf(ctx, m) {
   const u = decodeDriveId(m.d);
-  if (u == null || u >= ctx.tenant.cfg.users || !ctx.tenant.hasDrive(u)) return { err: gerr(404, 'itemNotFound', 'The resource could not be found.') };
+  if (u == null || u >= ctx.tenant.cfg.users || ctx.tenant.isDeleted(u) || !ctx.tenant.hasDrive(u)) return { err: gerr(404, 'itemNotFound', 'The resource could not be found.') };
   return { d: ctx.drives.get(u), u };
 }
 function itemOf(ctx, d, s) {

@@ -6,10 +6,31 @@ const { gerr, parsePrefer, sleep, project, parseSelect } = require('./util');
 const { listing, ok, withContext } = require('./collection');
 const { driveId } = require('./ids');
 
+// GET /users. Knobs: users_max_page caps the page size (Graph may page below $top);
+// users_fail_page N makes page N fail: 403 Authorization_RequestDenied for the first page,
+// 400 expired skip token for a later one (a listing that breaks midway).
+function usersListing(ctx, req) {
+  const tok = req.query.get('$skiptoken'); const cap = ctx.knobs.users_max_page; const failAt = ctx.knobs.users_fail_page;
+  let page = 1;
+  if (tok) { const st = ctx.links.get(tok); page = st && st.size ? Math.floor((st.pos || 0) / st.size) + 1 : 2; }
+  if (failAt && page === failAt) {
+    return page === 1 ? gerr(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.')
+      : gerr(400, 'BadRequest', 'The skip token is invalid or has expired.');
+  }
+  if (cap && !tok) {
+    const top = Number(req.query.get('$top') || 100);
+    if (Number.isInteger(top) && top >= 1 && top <= 999) req.query.set('$top', String(Math.min(top, cap)));
+  }
+  return listing(ctx, req, { what: 'users', key: 'all', def: 100, max: 999, rejectTop: true, frag: 'users', path: 'users',
+    build: (state) => {
+      if (!state.live) state.live = ctx.tenant.liveUsers(); // the directory as the listing started
+      return { list: { length: state.live.length, at: (i) => state.live[i] }, render: (i) => ctx.tenant.user(i) };
+    } });
+}
+
 function directoryRoutes() {
   return [
-    { p: 'users', svc: 'directory', kind: 'users', h: (ctx, req) => listing(ctx, req, { what: 'users', key: 'all', def: 100, max: 999, rejectTop: true, frag: 'users', path: 'users',
-      build: () => ({ list: { length: ctx.tenant.userCount(), at: (i) => i }, render: (i) => ctx.tenant.user(i) }) }) },
+    { p: 'users', svc: 'directory', kind: 'users', h: (ctx, req) => usersListing(ctx, req) },
     { p: 'users/:u', svc: 'directory', kind: 'users', h: (ctx, req, m) => ok(withContext(ctx, 'users/$entity', project(ctx.tenant.user(m.u), parseSelect(req.query)))) },
   ];
 }
@@ -46,6 +67,7 @@ class Router {
     // users/{u}/drive/... -> drives/{driveId}/...
     if (segs.length >= 3 && segs[0].toLowerCase() === 'users' && segs[2].toLowerCase() === 'drive' && segs.length > 3) {
       const u = ctx.tenant.userIndex(segs[1]);
+      if (u < 0) { counters.req('drive_meta'); return gerr(404, 'Request_ResourceNotFound', `Resource '${segs[1]}' does not exist or one of its queried reference-property objects are not present.`); }
       if (u >= 0 && !ctx.tenant.hasDrive(u)) { counters.req('drive_meta'); return gerr(404, 'ResourceNotFound', 'User\'s mysite not found.'); }
       if (u >= 0) { segs.splice(0, 3, 'drives', driveId(u)); rawSegs.splice(0, 3, 'drives', driveId(u)); }
     }
@@ -79,6 +101,8 @@ class Router {
         : gerr(404, 'Request_ResourceNotFound', `Resource '${m.u}' does not exist or one of its queried reference-property objects are not present.`);
       m.u = u;
       if (r.svc === 'outlook' && !ctx.tenant.hasMailbox(u)) return gerr(404, 'MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.');
+      // knob fail_mailbox_user = index + 1: that mailbox refuses every request (not retryable)
+      if (r.svc === 'outlook' && ctx.knobs.fail_mailbox_user === u + 1) return gerr(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
       if (r.needDrive && !ctx.tenant.hasDrive(u)) return gerr(404, 'ResourceNotFound', 'User\'s mysite not found.');
     }
     let release = null; const extraHeaders = {};

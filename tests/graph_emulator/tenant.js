@@ -70,17 +70,26 @@ class Tenant {
     this.userStates = new Map();
     this.seq = 0; // global change sequence
     this.mask = h32(cfg.seed, 'umask');
+    this.deleted = new Set(); // user indexes deleted from the directory (control op delete_user)
   }
   nextSeq() { return ++this.seq; }
 
   // ---- users ----
   userCount() { return this.cfg.users; }
+  isDeleted(i) { return this.deleted.has(i); }
+  // indexes of the users in the directory, in order
+  liveUsers() { const out = []; for (let i = 0; i < this.cfg.users; i++) if (!this.deleted.has(i)) out.push(i); return out; }
   userGuid(i) {
     const g = guidFrom(this.seed, 'user', i);
     const tail = ((i ^ this.mask) >>> 0).toString(16).padStart(8, '0');
     return g.slice(0, 28) + tail;
   }
-  userIndex(idOrUpn) {
+  // -1 for unknown users and, unless includeDeleted, deleted ones (Graph: 404)
+  userIndex(idOrUpn, includeDeleted = false) {
+    const i = this.anyUserIndex(idOrUpn);
+    return i >= 0 && !includeDeleted && this.deleted.has(i) ? -1 : i;
+  }
+  anyUserIndex(idOrUpn) {
     if (idOrUpn == null) return -1;
     const s = String(idOrUpn);
     if (/^[0-9a-f-]{36}$/i.test(s)) {

@@ -13,7 +13,7 @@ async function streamTruth(ctx, q, res) {
   const t = ctx.tenant; const json = q.get('format') === 'json';
   const hashes = q.get('hashes') !== '0';
   const kinds = new Set((q.get('kinds') || 'users,mail,contacts,calendar,drive').split(','));
-  let users = [...Array(t.userCount()).keys()];
+  let users = t.liveUsers(); // deleted users are not part of the tenant
   if (q.get('user')) { const u = t.userIndex(q.get('user')); users = u >= 0 ? [u] : []; }
   res.writeHead(200, { 'Content-Type': json ? 'application/json' : 'application/x-ndjson' });
   let first = true; let closed = false;
@@ -24,7 +24,7 @@ async function streamTruth(ctx, q, res) {
     if (!res.write(line)) await new Promise((r) => res.once('drain', r));
   };
   if (json) res.write(`{"seq":${t.seq},"items":[\n`);
-  else await write({ type: 'meta', seq: t.seq, tenant_id: t.tenantId, users: t.userCount(), generated: new Date().toISOString() });
+  else await write({ type: 'meta', seq: t.seq, tenant_id: t.tenantId, users: users.length, generated: new Date().toISOString() });
   for (const u of users) {
     if (closed) return;
     const us = t.user(u); const uid = us.id;

@@ -15,6 +15,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -24,6 +25,7 @@
 #include "backend/tree.h"
 #include "backend/vault.h"
 #include "sync/engine/backup_run.h"
+#include "sync/schedule/warnings.h"
 #include "sync/graph/curl_http_client.h"
 #include "sync/engine/icalendar.h"
 #include "tests/sync/ics_checker.h"
@@ -304,14 +306,14 @@ void CompareExchange(Repository& repo, const std::string& snapshot_id, const Tru
         CHECK(unfolded.find("\r\n", uid + 2) > uid + 6);  // not empty
         // Valid RFC 5545 (every TZID has its VTIMEZONE), read back independently:
         // DTSTART is the event's instant, in its zone when the zone is known.
-        testing::IcsComponent parsed;
-        REQUIRE(testing::ParseIcs(ics, &parsed) == "");
+        icscheck::IcsComponent parsed;
+        REQUIRE(icscheck::ParseIcs(ics, &parsed) == "");
         auto vevents = parsed.Children("VEVENT");
         REQUIRE(!vevents.empty());
-        const testing::IcsProp* dtstart = vevents[0]->Find("DTSTART");
+        const icscheck::IcsProp* dtstart = vevents[0]->Find("DTSTART");
         REQUIRE(dtstart);
         const std::string zone = it["timeZone"];
-        CHECK(testing::IcsUtc(parsed, *dtstart) == testing::IcsWall(IcsUtcValue(it["startUtc"])));
+        CHECK(icscheck::IcsUtc(parsed, *dtstart) == icscheck::IcsWall(IcsUtcValue(it["startUtc"])));
         if (zone == "UTC") {
           CHECK(dtstart->value.back() == 'Z');
         } else if (zone.rfind("tzone://", 0) == 0) {
@@ -329,8 +331,8 @@ void CompareExchange(Repository& repo, const std::string& snapshot_id, const Tru
           CHECK(unfolded.find("\r\nRRULE:" + head + ";UNTIL=") != std::string::npos);
           // The series expands to the planned occurrences, at their local time across DST.
           std::vector<int64_t> planned;
-          for (const auto& o : it["occurrenceStarts"]) planned.push_back(*testing::IcsWall(IcsUtcValue(o)));
-          CHECK(testing::IcsWeeklyStarts(parsed, *vevents[0]) == planned);
+          for (const auto& o : it["occurrenceStarts"]) planned.push_back(*icscheck::IcsWall(IcsUtcValue(o)));
+          CHECK(icscheck::IcsWeeklyStarts(parsed, *vevents[0]) == planned);
           size_t rid = 0;
           for (size_t p = 0; (p = unfolded.find("\r\nRECURRENCE-ID", p)) != std::string::npos; ++p) ++rid;
           CHECK(rid == it["exceptions"].size());
@@ -339,14 +341,14 @@ void CompareExchange(Repository& repo, const std::string& snapshot_id, const Tru
             bool found = false;
             for (size_t v = 1; v < vevents.size(); ++v) {
               const auto* r = vevents[v]->Find("RECURRENCE-ID");
-              if (r && testing::IcsUtc(parsed, *r) == testing::IcsWall(IcsUtcValue(x["originalStart"]))) found = true;
+              if (r && icscheck::IcsUtc(parsed, *r) == icscheck::IcsWall(IcsUtcValue(x["originalStart"]))) found = true;
             }
             CHECK(found);
           }
           auto exdates = vevents[0]->All("EXDATE");
           CHECK(exdates.size() == it["cancelledOccurrences"].get<size_t>());
           for (const auto* x : exdates) {
-            auto at = testing::IcsUtc(parsed, *x);
+            auto at = icscheck::IcsUtc(parsed, *x);
             REQUIRE(at);
             CHECK(std::find(planned.begin(), planned.end(), *at) != planned.end());
           }
@@ -722,6 +724,223 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
   {
     int rc = WaitExit(SpawnCli({"check", "emu", "--read-data"}, log));
     CHECK(rc == 0);
+  }
+  fs::remove_all(dir);
+}
+
+
+namespace {
+
+// path -> SHA-256 of every file under `root` (empty when `root` is absent).
+std::map<std::string, std::string> FileHashes(Repository& repo, const std::string& snapshot_id, const std::string& root) {
+  auto info = repo.LoadSnapshot(snapshot_id);
+  REQUIRE(info.ok());
+  SnapshotReader reader(repo, *info);
+  std::map<std::string, std::string> out;
+  std::function<void(const std::string&)> walk = [&](const std::string& dir) {
+    auto list = reader.ListDirectory(dir);
+    if (!list.ok()) return;
+    for (const auto& e : (*list)->entries) {
+      const std::string p = dir + "/" + e.name;
+      if (e.kind == EntryKind::kDirectory) {
+        walk(p);
+      } else {
+        out[p] = Sha256Hex(reader, e);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+std::set<std::string> TopLevel(Repository& repo, const std::string& snapshot_id) {
+  auto info = repo.LoadSnapshot(snapshot_id);
+  REQUIRE(info.ok());
+  SnapshotReader reader(repo, *info);
+  auto list = reader.ListDirectory("");
+  REQUIRE(list.ok());
+  std::set<std::string> out;
+  for (const auto& e : (*list)->entries) out.insert(e.name);
+  return out;
+}
+
+// The object keys ("user:<id>") of a snapshot's sync state.
+std::set<std::string> StateObjects(Repository& repo, const std::string& snapshot_id) {
+  auto info = repo.LoadSnapshot(snapshot_id);
+  REQUIRE(info.ok());
+  auto blob = repo.LoadBlob(BlobType::kMeta, info->sync_state);
+  REQUIRE(blob.ok());
+  std::set<std::string> out;
+  const json root = json::parse(AsString(*blob));
+  for (const auto& [k, v] : root["objects"].items()) out.insert(k);
+  return out;
+}
+
+}  // namespace
+
+// Users who leave the tenant leave the next snapshot (docs/sync.md, "Users
+// who leave"): a failed user listing (first page or midway) removes nobody,
+// a failing mailbox keeps its previous content, a deleted user is gone from
+// the next snapshot (info event, state dropped) while the old snapshot still
+// has them byte-exact; a user excluded by the profile goes the same way; a
+// returning user is backed up afresh.
+TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][departures]") {
+  const fs::path dir = fs::temp_directory_path() / ("m365vault-departures-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  Emulator emu(dir / "emu", {"--seed", "7", "--users", "5", "--messages-per-user", "12", "--files-per-user", "8",
+                             "--max-file-mb", "1", "--contacts-per-user", "2", "--events-per-user", "4"});
+  if (!emu.ok()) {
+    WARN("graph emulator did not start: skipping");
+    return;
+  }
+  setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
+  auto vault = Vault::Create((dir / "vault").string(), "departures passphrase");
+  REQUIRE(vault.ok());
+  TenantConfig tc;
+  tc.name = "emu";
+  tc.tenant_id = emu["tenant_id"];
+  tc.client_id = emu["client_id"];
+  tc.credential = ReadFile(emu["client_secret_file"]);
+  tc.graph_url = emu["graph_url"];
+  tc.login_url = emu["login_url"];
+  tc.ca_file = emu["ca_file"];
+  REQUIRE((*vault)->AddTenant(tc).ok());
+  CurlGlobal curl;
+  auto http = CurlHttpClient::Create({});
+  REQUIRE(http.ok());
+  Control control(**http, emu["control_url"]);
+  auto repo = [&] {
+    auto r = (*vault)->OpenRepository("emu");
+    REQUIRE(r.ok());
+    return std::move(r).value();
+  };
+  auto run = [&](const std::string& type, RunOptions options = {}) {
+    auto r = RunBackup(**vault, "emu", type, options);
+    REQUIRE(r.ok());
+    for (const auto& f : r->failures) UNSCOPED_INFO("failure: " << f.object << " " << f.code << " " << f.reason);
+    return std::move(r).value();
+  };
+  auto events = [&](int64_t job) {
+    auto e = (*vault)->ListJobEvents(job);
+    REQUIRE(e.ok());
+    return std::move(e).value();
+  };
+
+  // --- 1. first backups
+  const Truth truth1 = GetTruth(control);
+  std::string victim, victim_id, excluded;
+  int victim_index = -1;
+  for (const auto& [upn, u] : truth1.users) {
+    if (!u["hasMailbox"].get<bool>() || !u["hasDrive"].get<bool>()) continue;
+    if (excluded.empty()) {
+      excluded = upn;
+    } else if (victim.empty()) {
+      victim = upn;
+      victim_id = u["id"];
+      victim_index = u["index"];
+    }
+  }
+  REQUIRE_FALSE(victim.empty());
+  RunResult ex1 = run("exchange"), od1 = run("onedrive");
+  REQUIRE(ex1.status == JobStatus::kSucceeded);
+  REQUIRE(od1.status == JobStatus::kSucceeded);
+  const std::string vdir = SafeName(victim);
+  const auto ex1_files = FileHashes(*repo(), ex1.snapshot_id, vdir);
+  const auto od1_files = FileHashes(*repo(), od1.snapshot_id, vdir);
+  REQUIRE(ex1_files.size() > 5);
+  REQUIRE(od1_files.size() > 3);
+  CHECK(StateObjects(*repo(), ex1.snapshot_id).count("user:" + victim_id));
+  auto snapshots = [&] {
+    auto l = repo()->ListSnapshots();
+    REQUIRE(l.ok());
+    return l->size();
+  };
+  const size_t count1 = snapshots();
+
+  // --- 2. the listing fails (first page; midway): the run fails, nothing is committed or removed
+  control.Call("POST", "/control/mutate", {{"op", "delete_user"}, {"user", victim_index}});
+  for (const json& knobs : {json{{"users_fail_page", 1}}, json{{"users_max_page", 2}, {"users_fail_page", 2}}}) {
+    INFO(knobs.dump());
+    control.Call("POST", "/control/knobs", knobs);
+    RunResult r = run("exchange");
+    CHECK(r.status == JobStatus::kFailed);
+    CHECK(r.snapshot_id.empty());
+    CHECK(r.removed.empty());
+    CHECK(snapshots() == count1);
+    control.Call("POST", "/control/knobs", {{"users_fail_page", 0}, {"users_max_page", 0}});
+  }
+  control.Call("POST", "/control/mutate", {{"op", "restore_user"}, {"user", victim_id}});
+
+  // --- 3. the victim's mailbox fails: partial, their previous content stays
+  control.Call("POST", "/control/knobs", {{"fail_mailbox_user", victim_index + 1}});
+  RunResult ex_fail = run("exchange");
+  control.Call("POST", "/control/knobs", {{"fail_mailbox_user", 0}});
+  CHECK(ex_fail.status == JobStatus::kPartial);
+  CHECK(ex_fail.removed.empty());
+  CHECK(FileHashes(*repo(), ex_fail.snapshot_id, vdir) == ex1_files);
+  CHECK(StateObjects(*repo(), ex_fail.snapshot_id).count("user:" + victim_id));
+
+  // --- 4. the victim is deleted from the tenant
+  control.Call("POST", "/control/mutate", {{"op", "delete_user"}, {"user", victim_index}});
+  const Truth truth2 = GetTruth(control);
+  REQUIRE(truth2.users.count(victim) == 0);
+  RunResult ex2 = run("exchange"), od2 = run("onedrive");
+  CHECK(ex2.status == JobStatus::kSucceeded);  // a departure is not a failure
+  CHECK(od2.status == JobStatus::kSucceeded);
+  {
+    auto r = repo();
+    CompareExchange(*r, ex2.snapshot_id, truth2);
+    CompareOneDrive(*r, od2.snapshot_id, truth2);
+    CHECK(TopLevel(*r, ex2.snapshot_id).count(vdir) == 0);
+    CHECK(TopLevel(*r, od2.snapshot_id).count(vdir) == 0);
+    CHECK(StateObjects(*r, ex2.snapshot_id).count("user:" + victim_id) == 0);
+    CHECK(StateObjects(*r, od2.snapshot_id).count("user:" + victim_id) == 0);
+    // The older snapshots still have them, byte for byte.
+    CHECK(FileHashes(*r, ex1.snapshot_id, vdir) == ex1_files);
+    CHECK(FileHashes(*r, od1.snapshot_id, vdir) == od1_files);
+    auto parent = r->LoadSnapshot(ex_fail.snapshot_id);
+    REQUIRE(parent.ok());
+    const auto ev = events(ex2.job_id);
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].code == "info.user_removed");
+    CHECK(ev[0].object == vdir);
+    CHECK(ev[0].reason == "user " + vdir + " no longer in the tenant; removed from this snapshot, kept in snapshots up to " +
+                              SnapshotTimeName(parent->time_ns));
+    REQUIRE(ex2.removed.size() == 1);
+    auto job = (*vault)->GetJob(ex2.job_id);
+    REQUIRE(job.ok());
+    CHECK(ClassifyJob(*job, ev).top.failed == 0);  // no warning for a departure
+    CHECK(events(od2.job_id).size() == 1);
+  }
+
+  // --- 5. a user excluded by the scan profile: same removal, said so
+  RunOptions profile;
+  profile.include_object = [&](const std::string& upn) { return upn != excluded; };
+  RunResult ex3 = run("exchange", profile);
+  CHECK(ex3.status == JobStatus::kSucceeded);
+  {
+    auto r = repo();
+    CHECK(TopLevel(*r, ex3.snapshot_id).count(SafeName(excluded)) == 0);
+    CHECK_FALSE(FileHashes(*r, ex2.snapshot_id, SafeName(excluded)).empty());
+    const auto ev = events(ex3.job_id);
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].code == "info.user_excluded");
+    CHECK(ev[0].reason.find("user " + excluded + " excluded by the scan profile") == 0);
+  }
+
+  // --- 6. both come back: backed up afresh (their states were dropped), equal to the truth
+  control.Call("POST", "/control/mutate", {{"op", "restore_user"}, {"user", victim_id}});
+  const Truth truth4 = GetTruth(control);
+  RunResult ex4 = run("exchange"), od4 = run("onedrive");
+  CHECK(ex4.status == JobStatus::kSucceeded);
+  CHECK(od4.status == JobStatus::kSucceeded);
+  CHECK(ex4.removed.empty());
+  {
+    auto r = repo();
+    CompareExchange(*r, ex4.snapshot_id, truth4);
+    CompareOneDrive(*r, od4.snapshot_id, truth4);
+    CHECK(FileHashes(*r, ex4.snapshot_id, vdir) == ex1_files);
+    CHECK(FileHashes(*r, od4.snapshot_id, vdir) == od1_files);
   }
   fs::remove_all(dir);
 }

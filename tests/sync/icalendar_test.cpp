@@ -193,8 +193,8 @@ json BerlinSeries() {
 
 TEST_CASE("ics: a series in a Windows zone keeps its local time across DST", "[sync][ics][tz]") {
   const std::string ics = EventToICalendar(BerlinSeries(), {"2024-04-15"});
-  testing::IcsComponent cal;
-  REQUIRE(testing::ParseIcs(ics, &cal) == "");  // every TZID has its VTIMEZONE
+  icscheck::IcsComponent cal;
+  REQUIRE(icscheck::ParseIcs(ics, &cal) == "");  // every TZID has its VTIMEZONE
   auto lines = Lines(ics);
   CHECK(std::count(lines.begin(), lines.end(), "BEGIN:VTIMEZONE") == 1);
   CHECK(Has(lines, "TZID:Europe/Berlin"));
@@ -215,13 +215,13 @@ TEST_CASE("ics: a series in a Windows zone keeps its local time across DST", "[s
   // Read back independently: the occurrences are 08:00Z before the change, 07:00Z after.
   auto events = cal.Children("VEVENT");
   REQUIRE(events.size() == 2);
-  auto starts = testing::IcsWeeklyStarts(cal, *events[0]);
+  auto starts = icscheck::IcsWeeklyStarts(cal, *events[0]);
   REQUIRE(starts.size() == 10);
   CHECK(starts[0] == DaysFromCivil(2024, 3, 18) * 86400 + 8 * 3600);
   CHECK(starts[1] == DaysFromCivil(2024, 3, 25) * 86400 + 8 * 3600);
   CHECK(starts[2] == DaysFromCivil(2024, 4, 1) * 86400 + 7 * 3600);
   CHECK(starts[9] == DaysFromCivil(2024, 5, 20) * 86400 + 7 * 3600);
-  auto rid = testing::IcsUtc(cal, *events[1]->Find("RECURRENCE-ID"));
+  auto rid = icscheck::IcsUtc(cal, *events[1]->Find("RECURRENCE-ID"));
   REQUIRE(rid);
   CHECK(*rid == starts[2]);
 }
@@ -233,8 +233,8 @@ TEST_CASE("ics: start and end in their own zones, IANA names, zones given by Pre
              {"start", {{"dateTime", "2024-07-01T16:00:00.0000000"}, {"timeZone", "UTC"}}},
              {"end", {{"dateTime", "2024-07-02T06:00:00.0000000"}, {"timeZone", "UTC"}}}};
   std::string ics = EventToICalendar(ev);
-  testing::IcsComponent cal;
-  REQUIRE(testing::ParseIcs(ics, &cal) == "");
+  icscheck::IcsComponent cal;
+  REQUIRE(icscheck::ParseIcs(ics, &cal) == "");
   auto lines = Lines(ics);
   CHECK(std::count(lines.begin(), lines.end(), "BEGIN:VTIMEZONE") == 2);
   CHECK(Has(lines, "DTSTART;TZID=America/New_York:20240701T120000"));
@@ -260,8 +260,8 @@ TEST_CASE("ics: unknown zones are written in UTC, never as an undefined TZID", "
              {"start", {{"dateTime", "2024-07-01T16:00:00.0000000"}, {"timeZone", "UTC"}}},
              {"end", {{"dateTime", "2024-07-01T17:00:00.0000000"}, {"timeZone", "UTC"}}}};
   std::string ics = EventToICalendar(ev);
-  testing::IcsComponent cal;
-  REQUIRE(testing::ParseIcs(ics, &cal) == "");
+  icscheck::IcsComponent cal;
+  REQUIRE(icscheck::ParseIcs(ics, &cal) == "");
   auto lines = Lines(ics);
   CHECK(Has(lines, "DTSTART:20240701T160000Z"));
   CHECK(Has(lines, "DTEND:20240701T170000Z"));
@@ -274,7 +274,7 @@ TEST_CASE("ics: unknown zones are written in UTC, never as an undefined TZID", "
   ev["start"] = {{"dateTime", "2024-07-01T18:00:00.0000000"}, {"timeZone", "Mars Standard Time"}};
   ev.erase("originalStartTimeZone");
   ics = EventToICalendar(ev);
-  REQUIRE(testing::ParseIcs(ics, &cal) == "");
+  REQUIRE(icscheck::ParseIcs(ics, &cal) == "");
   CHECK(Has(Lines(ics), "DTSTART:20240701T180000"));
   CHECK(Has(Lines(ics), "X-M365-START-TIMEZONE:Mars Standard Time"));
   CHECK(ics.find("TZID") == std::string::npos);
@@ -293,6 +293,9 @@ TEST_CASE("ics: cancelled occurrences are found in the series' zone", "[sync][ic
   CHECK(OriginalStartDates(master, originals) == std::vector<std::string>{"2024-03-25", "2024-04-08"});
   CHECK(CancelledDates(expected, OriginalStartDates(master, originals)) == std::vector<std::string>{"2024-04-01"});
   CHECK(SeriesTimeZone(master) == "AUS Eastern Standard Time");
+  // All-day series: the dates are dates, not instants to convert.
+  master["isAllDay"] = true;
+  CHECK(OriginalStartDates(master, {"2024-04-01T00:00:00Z"}) == std::vector<std::string>{"2024-04-01"});
 }
 
 }  // namespace

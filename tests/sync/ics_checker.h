@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace m365vault::testing {
+namespace m365vault::icscheck {
 
 struct IcsProp {
   std::string name;
@@ -309,4 +309,4 @@ inline std::vector<int64_t> IcsWeeklyStarts(const IcsComponent& cal, const IcsCo
   return out;
 }
 
-}  // namespace m365vault::testing
+}  // namespace m365vault::icscheck

@@ -139,14 +139,14 @@ void CheckVTimezone(const std::string& zone_name, int64_t from, int64_t to) {
   std::string text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:test\r\n";
   for (const auto& l : zone->VTimezoneLines(zone_name, from, to)) text += l + "\r\n";
   text += "END:VCALENDAR\r\n";
-  testing::IcsComponent cal;
-  REQUIRE(testing::ParseIcs(text, &cal) == "");
+  icscheck::IcsComponent cal;
+  REQUIRE(icscheck::ParseIcs(text, &cal) == "");
   auto tzs = cal.Children("VTIMEZONE");
   REQUIRE(tzs.size() == 1);
   CHECK(tzs[0]->Find("TZID")->value == zone_name);
   size_t mismatches = 0;
   for (int64_t t = from; t <= to; t += 3600) {
-    auto off = testing::IcsOffsetAt(*tzs[0], t);
+    auto off = icscheck::IcsOffsetAt(*tzs[0], t);
     if (!off || *off != zone->OffsetAt(t)) ++mismatches;
   }
   CHECK(mismatches == 0);
