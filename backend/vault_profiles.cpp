@@ -218,4 +218,13 @@ std::string FormatScheduleTimes(const std::vector<int>& minutes) {
   return s;
 }
 
+std::vector<std::string> ProfileContainers(const ScanProfile& profile, const std::string& type) {
+  std::set<std::string> names;
+  if (profile.mode != ProfileMode::kAdvanced) return {};
+  for (const auto& r : profile.rules) {
+    if (r.type == type && r.include) names.insert(r.container.empty() ? "default" : r.container);
+  }
+  return {names.begin(), names.end()};
+}
+
 }  // namespace m365vault

@@ -9,7 +9,10 @@
 //             pattern matches an object decides (include: protected, in the
 //             rule's named container; exclude: unprotected); an object no
 //             rule matches is unprotected. At least one rule per type.
-// A Schedule is up to four backup times a day (UTC, HH:MM) per object type.
+// A Schedule is up to four backup times a day (UTC, HH:MM) per object type,
+// or per named container of a type (advanced mode): the objects the profile
+// puts into a container with a schedule of its own are backed up at those
+// times instead of the type's.
 //
 // A tenant without a stored profile has the default express profile with
 // every supported type (so `tenant add` gives protection without extra
@@ -110,7 +113,12 @@ struct Schedule {
   std::string type;
   std::vector<int> minutes;  // sorted minutes of the UTC day, 1..4 of them
   bool stored = false;       // false: kDefaultScheduleTimes
+  std::string container;     // "" = the type's schedule
 };
+
+// The containers the include rules of `type` name (advanced mode; "default"
+// for an include rule without one), sorted and unique. Express mode: none.
+std::vector<std::string> ProfileContainers(const ScanProfile& profile, const std::string& type);
 
 // What the last discovery found for one type (per tenant).
 struct DiscoveryResult {
@@ -138,8 +146,16 @@ class ProfileStore {
 
   // The stored schedule of a type, else kDefaultScheduleTimes.
   Result<Schedule> GetSchedule(const std::string& tenant, const std::string& type);
-  // Stores the schedule. InvalidArgument on 0 or more than 4 times.
+  // Stores the schedule (of the type, or of schedule.container). InvalidArgument
+  // on 0 or more than 4 times. The caller checks that a container exists in
+  // the profile (ProfileContainers).
   Status SetSchedule(const Schedule& schedule);
+  // The containers of `type` with a schedule of their own, sorted by name
+  // (including containers the profile no longer names).
+  Result<std::vector<Schedule>> ListContainerSchedules(const std::string& tenant, const std::string& type);
+  // Removes a container's own schedule (its objects follow the type's again).
+  // NotFound if it has none.
+  Status RemoveContainerSchedule(const std::string& tenant, const std::string& type, const std::string& container);
 
   Status SaveDiscovery(const DiscoveryResult& result);
   // std::nullopt when no discovery ran yet.

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "backend/snapshot_writer.h"
@@ -76,7 +77,7 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
 
   std::unique_ptr<GraphStack> stack;
   GraphClient* client = options.client;
-  M365_ASSIGN_OR_RETURN(int64_t job_id, vault.StartJob(tenant, "backup", type));
+  M365_ASSIGN_OR_RETURN(int64_t job_id, vault.StartJob(tenant, "backup", type, options.scope));
   RunResult result;
   result.job_id = job_id;
   result.type = type;
@@ -152,10 +153,11 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   for (auto& t : pool) t.join();
   result.counts.items = counters.items;
   result.counts.bytes = counters.bytes;
+  result.counts.containers_total = counters.containers;
   if (!fatal.ok()) return fail(fatal);
 
   for (const auto& f : result.failures) {
-    (void)vault.AddJobEvent({job_id, NowNs(), f.object, f.code, f.reason, f.hint});
+    (void)vault.AddJobEvent({job_id, NowNs(), f.object, f.code, f.reason, f.hint, f.level});
   }
   const uint64_t applicable = result.counts.objects_total - result.not_applicable.size();
   if (applicable > 0 && result.counts.objects_failed == applicable) {
@@ -217,13 +219,35 @@ Result<std::vector<DiscoveredUser>> Discover(Vault& vault, const std::string& te
 namespace m365vault::sync {
 
 Result<std::function<bool(const std::string&)>> ProfileFilter(Vault& vault, const std::string& tenant,
-                                                              const std::string& type) {
+                                                              const std::string& type, const std::string& scope) {
   M365_ASSIGN_OR_RETURN(std::unique_ptr<ProfileStore> store, ProfileStore::Open(vault, Clock::Real()));
   M365_ASSIGN_OR_RETURN(ScanProfile profile, store->GetProfile(tenant, SupportedTypes()));
-  return std::function<bool(const std::string&)>([profile, type](const std::string& upn) {
+  const std::vector<std::string> containers = ProfileContainers(profile, type);
+  auto named = [&](const std::string& c) { return std::find(containers.begin(), containers.end(), c) != containers.end(); };
+  std::set<std::string> own_schedule;  // kScopeTypeSchedule: these containers run on their own
+  std::string only;                    // a container scope: just this one
+  const std::string prefix = ContainerScope("");
+  if (scope == kScopeTypeSchedule) {
+    M365_ASSIGN_OR_RETURN(auto schedules, store->ListContainerSchedules(tenant, type));
+    for (const auto& sc : schedules) {
+      if (named(sc.container)) own_schedule.insert(sc.container);
+    }
+  } else if (scope.rfind(prefix, 0) == 0) {
+    only = scope.substr(prefix.size());
+    if (!named(only)) {
+      return Status::InvalidArgument("the scan profile of " + tenant + " has no " + type + " container '" + only +
+                                     "' (see 'm365vault profile show " + tenant + "')");
+    }
+  } else if (!scope.empty()) {
+    return Status::InvalidArgument("unknown run scope '" + scope + "'");
+  }
+  return std::function<bool(const std::string&)>([profile, type, own_schedule, only](const std::string& upn) {
     ProfileObject object;
     object.upn = upn;
-    return EvaluateProfile(profile, type, object).protect;
+    RuleDecision d = EvaluateProfile(profile, type, object);
+    if (!d.protect) return false;
+    if (!only.empty()) return d.container == only;
+    return own_schedule.count(d.container) == 0;
   });
 }
 

@@ -61,6 +61,9 @@ struct RunOptions {
   // by this run. Unset: every object. An excluded object is left as the
   // parent snapshot had it (nothing is deleted because of a rule change).
   std::function<bool(const std::string& upn)> include_object;
+  // Which objects include_object selects, recorded in the job (Vault::StartJob):
+  // "" every protected object, "type-schedule", "container:NAME".
+  std::string scope;
 };
 
 struct RunResult {
@@ -83,10 +86,17 @@ struct RunResult {
 Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::string& type,
                             const RunOptions& options = {});
 
+// Run scopes (RunOptions::scope): every protected object (""), the objects
+// that follow the type's schedule (those whose container has no schedule of
+// its own), or one container's objects.
+inline constexpr char kScopeTypeSchedule[] = "type-schedule";
+inline std::string ContainerScope(const std::string& container) { return "container:" + container; }
+
 // RunOptions::include_object for the tenant's scan profile (express mode:
-// everything; advanced mode: its rules for `type`).
+// everything; advanced mode: its rules for `type`), narrowed to `scope`.
+// InvalidArgument on an unknown scope or a container the profile does not name.
 Result<std::function<bool(const std::string&)>> ProfileFilter(Vault& vault, const std::string& tenant,
-                                                              const std::string& type);
+                                                              const std::string& type, const std::string& scope = "");
 
 struct DiscoveredUser {
   std::string id, upn, display_name;

@@ -11,6 +11,14 @@ TimePoint FromNs(int64_t ns) { return TimePoint(std::chrono::duration_cast<TimeP
 
 std::string Key(const std::string& tenant, const std::string& type) { return tenant + "/" + type; }
 
+// The name of an entry in logs and Tick's result: "tenant/type[:container]".
+std::string EntryName(const ScheduleEntry& e) {
+  const std::string prefix = ContainerScope("");
+  std::string name = Key(e.tenant, e.type);
+  if (e.scope.rfind(prefix, 0) == 0) name += ":" + e.scope.substr(prefix.size());
+  return name;
+}
+
 }  // namespace
 
 std::vector<ProfileMatch> MatchProfile(const ScanProfile& profile, const std::vector<DiscoveredUser>& users) {
@@ -71,10 +79,12 @@ Daemon::Daemon(Vault& vault, ProfileStore& store, DaemonOptions options)
     : vault_(vault), store_(store), options_(std::move(options)), clock_(options_.clock ? *options_.clock : Clock::Real()) {
   if (options_.max_parallel < 1) options_.max_parallel = 1;
   if (!options_.backup) {
-    options_.backup = [this](const std::string& tenant, const std::string& type) -> Result<RunResult> {
+    options_.backup = [this](const std::string& tenant, const std::string& type,
+                             const std::string& scope) -> Result<RunResult> {
       RunOptions ro;
       ro.parallel_objects = options_.parallel_objects;
-      M365_ASSIGN_OR_RETURN(ro.include_object, ProfileFilter(vault_, tenant, type));
+      ro.scope = scope;
+      M365_ASSIGN_OR_RETURN(ro.include_object, ProfileFilter(vault_, tenant, type, scope));
       return RunBackup(vault_, tenant, type, ro);
     };
   }
@@ -92,11 +102,11 @@ int Daemon::Running() {
   return static_cast<int>(std::count_if(running_.begin(), running_.end(), [](const auto& kv) { return kv.second; }));
 }
 
-void Daemon::Start(const std::string& key, std::function<void()> body) {
+void Daemon::Start(const std::string& key, const std::string& entry, std::function<void()> body) {
   {
     std::lock_guard<std::mutex> l(mu_);
     running_[key] = true;
-    attempted_[key] = clock_.Now();
+    attempted_[entry] = clock_.Now();
   }
   threads_.emplace_back([this, key, body = std::move(body)] {
     body();
@@ -117,45 +127,68 @@ Result<std::vector<std::string>> Daemon::Tick() {
       continue;
     }
     M365_ASSIGN_OR_RETURN(auto jobs, vault_.ListJobs({t.name, 500}));
-    auto newest = [&](const std::string& kind, const std::string& type) -> std::optional<TimePoint> {
+    // The newest job of `kind` (backups: of `type` whose scope covers `scope`:
+    // its own, or a run of everything).
+    auto newest = [&](const std::string& kind, const std::string& type,
+                      const std::string& scope) -> std::optional<TimePoint> {
       for (const auto& j : jobs) {
-        if (j.kind == kind && (kind != "backup" || j.object_type == type)) return FromNs(j.started_ns);
+        if (j.kind != kind) continue;
+        if (kind == "backup" && (j.object_type != type || (!j.scope.empty() && j.scope != scope))) continue;
+        return FromNs(j.started_ns);
       }
       return std::nullopt;
     };
-    ScheduleEntry d{t.name, "discovery", {profile->discovery_minute}, newest("discovery", ""), false};
+    ScheduleEntry d{t.name, "discovery", {profile->discovery_minute}, newest("discovery", "", ""), false, ""};
     entries.push_back(std::move(d));
     for (const auto& type : profile->types) {
       auto sc = store_.GetSchedule(t.name, type);
-      if (!sc.ok()) {
-        options_.log->Error(t.name + "/" + type + ": cannot read the schedule: " + sc.status().ToString());
+      auto own = store_.ListContainerSchedules(t.name, type);
+      if (!sc.ok() || !own.ok()) {
+        options_.log->Error(t.name + "/" + type + ": cannot read the schedule: " +
+                            (!sc.ok() ? sc.status() : own.status()).ToString());
         continue;
       }
-      entries.push_back({t.name, type, sc->minutes, newest("backup", type), false});
+      // Containers the profile no longer names keep their row but do not run.
+      const std::vector<std::string> named = ProfileContainers(*profile, type);
+      std::erase_if(*own, [&](const Schedule& c) {
+        return std::find(named.begin(), named.end(), c.container) == named.end();
+      });
+      const std::string type_scope = own->empty() ? "" : kScopeTypeSchedule;
+      entries.push_back({t.name, type, sc->minutes, newest("backup", type, type_scope), false, type_scope});
+      for (const auto& c : *own) {
+        const std::string scope = ContainerScope(c.container);
+        entries.push_back({t.name, type, c.minutes, newest("backup", type, scope), false, scope});
+      }
     }
   }
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto& e : entries) {
-      const std::string key = Key(e.tenant, e.type);
-      auto r = running_.find(key);
+      auto r = running_.find(Key(e.tenant, e.type));
       e.running = r != running_.end() && r->second;
-      auto a = attempted_.find(key);
+      auto a = attempted_.find(EntryName(e));
       if (a != attempted_.end() && (!e.last_run || a->second > *e.last_run)) e.last_run = a->second;
     }
   }
   std::vector<std::string> started;
   for (const ScheduleEntry* e : DueEntries(entries, now)) {
+    const std::string key = Key(e->tenant, e->type);
+    const std::string name = EntryName(*e);
+    {
+      // A container entry and its type's entry may both be due: one at a time.
+      std::lock_guard<std::mutex> l(mu_);
+      auto r = running_.find(key);
+      if (r != running_.end() && r->second) continue;
+    }
     if (Running() >= options_.max_parallel) {
-      options_.log->Debug("parallel limit reached; " + Key(e->tenant, e->type) + " waits");
+      options_.log->Debug("parallel limit reached; " + name + " waits");
       break;
     }
-    const std::string key = Key(e->tenant, e->type);
-    const std::string tenant = e->tenant, type = e->type;
-    started.push_back(key);
+    const std::string tenant = e->tenant, type = e->type, scope = e->scope;
+    started.push_back(name);
     if (type == "discovery") {
       options_.log->Info(tenant + ": discovery started");
-      Start(key, [this, tenant] {
+      Start(key, name, [this, tenant] {
         Status st = options_.discover(tenant);
         if (st.ok()) {
           options_.log->Info(tenant + ": discovery done");
@@ -164,14 +197,14 @@ Result<std::vector<std::string>> Daemon::Tick() {
         }
       });
     } else {
-      options_.log->Info(key + ": backup started");
-      Start(key, [this, tenant, type, key] {
-        auto r = options_.backup(tenant, type);
+      options_.log->Info(name + ": backup started");
+      Start(key, name, [this, tenant, type, scope, name] {
+        auto r = options_.backup(tenant, type, scope);
         if (!r.ok()) {
-          options_.log->Error(key + ": backup could not start: " + r.status().ToString());
+          options_.log->Error(name + ": backup could not start: " + r.status().ToString());
           return;
         }
-        std::string msg = key + ": backup " + JobStatusName(r->status) + " (job " + std::to_string(r->job_id) +
+        std::string msg = name + ": backup " + JobStatusName(r->status) + " (job " + std::to_string(r->job_id) +
                           ", " + std::to_string(r->counts.items) + " items, " +
                           std::to_string(r->counts.objects_failed) + " objects failed)";
         if (!r->error.empty()) msg += ": " + r->error;

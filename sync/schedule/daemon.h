@@ -5,10 +5,14 @@
 // (sync/schedule/scheduler.h) what is due, and starts those runs on worker threads:
 //   - the daily discovery of each tenant (at its profile's discovery time),
 //   - a backup (RunBackup) of each type in each tenant's profile, at the
-//     type's schedule times;
+//     type's schedule times, and of each container with a schedule of its
+//     own at the container's times (the type's runs then leave that
+//     container's objects out: each object follows one schedule);
 // at most `max_parallel` runs at once (tenants run in parallel), never two
-// runs of the same tenant and type at once. The last run of an entry is the
-// newest job of that kind in the vault (manual `backup` runs count), or the
+// runs of the same tenant and type at once (a container's run waits for the
+// type's, and the other way round). The last run of an entry is the newest
+// job of that kind and scope in the vault (a manual `backup` of everything
+// counts for every entry of its type), or the
 // daemon's own last attempt if later (a run that could not even start is
 // retried at the next slot, not every tick).
 //
@@ -60,8 +64,9 @@ struct DaemonOptions {
   int parallel_objects = 4;       // RunOptions::parallel_objects
   Clock* clock = nullptr;         // nullptr: Clock::Real()
   DaemonLog* log = nullptr;       // required
-  // Test hooks; unset: RunBackup and RunDiscovery.
-  std::function<Result<RunResult>(const std::string& tenant, const std::string& type)> backup;
+  // Test hooks; unset: RunBackup and RunDiscovery. `scope`: RunOptions::scope.
+  std::function<Result<RunResult>(const std::string& tenant, const std::string& type, const std::string& scope)>
+      backup;
   std::function<Status(const std::string& tenant)> discover;
 };
 
@@ -73,7 +78,7 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   // One scheduling pass; returns the runs it started ("tenant/type", type
-  // "discovery" for a discovery).
+  // "discovery" for a discovery, "tenant/type:container" for a container's).
   Result<std::vector<std::string>> Tick();
   // Ticks every `poll` until `stop`, then waits for the running runs.
   Status Run(const std::atomic<bool>& stop);
@@ -81,7 +86,7 @@ class Daemon {
   int Running();
 
  private:
-  void Start(const std::string& key, std::function<void()> body);
+  void Start(const std::string& key, const std::string& entry, std::function<void()> body);
 
   Vault& vault_;
   ProfileStore& store_;
@@ -89,8 +94,8 @@ class Daemon {
   Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, bool> running_;         // GUARDED_BY(mu_): key -> running
-  std::map<std::string, TimePoint> attempted_;  // GUARDED_BY(mu_): key -> last start by this daemon
+  std::map<std::string, bool> running_;         // GUARDED_BY(mu_): "tenant/type" -> running
+  std::map<std::string, TimePoint> attempted_;  // GUARDED_BY(mu_): entry name -> last start by this daemon
   std::vector<std::thread> threads_;            // joined in WaitIdle
 };
 

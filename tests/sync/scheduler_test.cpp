@@ -183,11 +183,11 @@ struct DaemonFixture {
     o.max_parallel = max_parallel;
     o.clock = &clock;
     o.log = log.get();
-    o.backup = [this](const std::string& tenant, const std::string& type) -> Result<RunResult> {
-      M365_ASSIGN_OR_RETURN(int64_t id, vault->StartJob(tenant, "backup", type));
+    o.backup = [this](const std::string& tenant, const std::string& type, const std::string& scope) -> Result<RunResult> {
+      M365_ASSIGN_OR_RETURN(int64_t id, vault->StartJob(tenant, "backup", type, scope));
       M365_RETURN_IF_ERROR(vault->FinishJob(id, JobStatus::kSucceeded, {}, "", ""));
       std::lock_guard<std::mutex> l(mu);
-      ran.push_back(tenant + "/" + type);
+      ran.push_back(tenant + "/" + type + (scope.empty() ? "" : " " + scope));
       RunResult r;
       r.job_id = id;
       r.status = JobStatus::kSucceeded;
@@ -252,14 +252,14 @@ TEST_CASE("daemon: the parallel limit holds and a running entry is not started t
   std::atomic<int> concurrent{0}, peak{0};
   DaemonOptions o = f.Options(2);
   auto inner = o.backup;
-  o.backup = [&](const std::string& tenant, const std::string& type) {
+  o.backup = [&](const std::string& tenant, const std::string& type, const std::string& scope) {
     int now = ++concurrent;
     int p = peak.load();
     while (now > p && !peak.compare_exchange_weak(p, now)) {
     }
     while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     --concurrent;
-    return inner(tenant, type);
+    return inner(tenant, type, scope);
   };
   o.discover = [&](const std::string&) {
     while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -276,18 +276,23 @@ TEST_CASE("daemon: the parallel limit holds and a running entry is not started t
   release = true;
   d.WaitIdle();
   CHECK(peak.load() <= 2);
-  // The rest follows within the limit.
+  // The rest follows within the limit (blocked again, so a run that ends
+  // at once cannot free its slot for a third within this pass).
+  release = false;
   auto third = d.Tick();
   CHECK(third->size() == 2);
+  CHECK(d.Running() == 2);
   for (const auto& k : *third) CHECK(std::find(first->begin(), first->end(), k) == first->end());
+  release = true;
   d.WaitIdle();
+  CHECK(peak.load() <= 2);
 }
 
 TEST_CASE("daemon: a run that cannot start is retried at the next slot, not every pass", "[sync][daemon]") {
   DaemonFixture f;
   DaemonOptions o = f.Options(16);
   std::atomic<int> attempts{0};
-  o.backup = [&](const std::string&, const std::string&) -> Result<RunResult> {
+  o.backup = [&](const std::string&, const std::string&, const std::string&) -> Result<RunResult> {
     ++attempts;
     return Status::Busy("repository locked");
   };
