@@ -42,7 +42,7 @@ int RunBackupCommand(Context& ctx, const BackupOptions& o) {
     ro.parallel_objects = o.parallel;
     auto filter = sync::ProfileFilter(**vault, o.tenant, type);  // the scan profile decides what is protected
     if (!filter.ok()) return ctx.Fail(filter.status());
-    ro.include_object = std::move(filter).value();
+    ro.select_objects = std::move(filter).value();
     if (tty) {
       ro.progress = [](const sync::RunProgress& p) {
         std::fprintf(stderr, "\r%-9s %llu/%llu objects, %llu items, %s%s   ", p.type.c_str(),
