@@ -61,7 +61,7 @@ int RunBackupCommand(Context& ctx, const BackupOptions& o) {
     // The scan profile decides what is protected.
     auto filter = sync::ProfileFilter(**vault, o.tenant, type, ro.scope);
     if (!filter.ok()) return ctx.Fail(filter.status());
-    ro.include_object = std::move(filter).value();
+    ro.select_objects = std::move(filter).value();
     if (tty) {
       const auto start = std::chrono::steady_clock::now();
       ro.progress = [start](const sync::RunProgress& p) {

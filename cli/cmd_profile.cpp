@@ -7,6 +7,7 @@
 #include "backend/vault_profiles.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/profile_report.h"
 #include "sync/engine/backup_run.h"
 #include "sync/schedule/daemon.h"
 
@@ -173,42 +174,14 @@ int RunSet(Context& ctx, const ProfileOptions& o) {
 int RunTest(Context& ctx, const ProfileOptions& o) {
   auto v = Open(ctx);
   if (!v.ok()) return ctx.Fail(v.status());
-  auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
-  if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
-  auto matches = sync::RunDiscovery(*v->vault, *v->store, o.tenant, Clock::Real());
-  if (!matches.ok()) return ctx.Fail(matches.status());
+  auto report = sync::RunDiscovery(*v->vault, *v->store, o.tenant, Clock::Real());
+  if (!report.ok()) return ctx.Fail(report.status(), "list tenants with 'm365vault tenant list'");
+  const ScanProfile& p = report->profile;
   if (ctx.json()) {
-    nlohmann::ordered_json types = nlohmann::ordered_json::array();
-    for (const auto& m : *matches) {
-      nlohmann::ordered_json rules = nlohmann::ordered_json::array();
-      for (size_t i = 0; i < m.rule_matches.size(); ++i) {
-        if (p->rules[i].type != m.type) continue;
-        rules.push_back({{"rule", FormatRule(p->rules[i])}, {"matched", m.rule_matches[i]}});
-      }
-      nlohmann::ordered_json prot = nlohmann::ordered_json::array();
-      for (const auto& [upn, container] : m.protected_objects) prot.push_back({{"object", upn}, {"container", container}});
-      types.push_back({{"type", m.type},
-                       {"discovered", m.discovered},
-                       {"rules", rules},
-                       {"protected", prot},
-                       {"unprotected", m.unprotected}});
-    }
-    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"mode", ProfileModeName(p->mode)}, {"types", types}});
+    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"mode", ProfileModeName(p.mode)}, {"types", ProfileMatchesJson(p, report->matches)}});
     return kExitOk;
   }
-  for (const auto& m : *matches) {
-    ctx.out() << m.type << ": " << m.protected_objects.size() << " of " << m.discovered << " objects protected\n";
-    for (size_t i = 0; i < m.rule_matches.size(); ++i) {
-      if (p->rules[i].type != m.type) continue;
-      ctx.out() << "  rule " << i + 1 << " " << FormatRule(p->rules[i]) << ": " << m.rule_matches[i].size()
-                << " matched\n";
-      for (const auto& upn : m.rule_matches[i]) ctx.out() << "    " << upn << "\n";
-    }
-    if (!m.unprotected.empty()) {
-      ctx.out() << "  unprotected (discovered but not protected): " << m.unprotected.size() << "\n";
-      for (const auto& upn : m.unprotected) ctx.out() << "    " << upn << "\n";
-    }
-  }
+  PrintProfileMatches(ctx.out(), p, report->matches);
   return kExitOk;
 }
 
@@ -310,17 +283,22 @@ void RegisterProfileCommands(CLI::App& app, Context& ctx) {
 Advanced mode: the first rule (in the order given) whose pattern matches an object decides;
 objects no rule matches are not protected. Each protected type needs at least one rule.
 Patterns are case-insensitive; '*' matches any run of characters, '?' one.
+user, mailbox: the UPN. group: the displayName or mail of a group the user is in (nested groups
+count). site: onedrive only, the personal site URL (https://contoso-my.sharepoint.com/personal/
+alice_contoso_com) or the drive URL (.../Documents); a mailbox has no site.
 Example: m365vault profile set contoso --mode advanced \
   --rule 'exchange:exclude:user:ceo@*' --rule 'exchange:include:user:*@contoso.com=>staff' \
-  --rule 'onedrive:include:user:*')");
+  --rule 'exchange:include:group:Sales*=>sales' \
+  --rule 'onedrive:exclude:site:https://contoso-my.sharepoint.com/personal/ceo_*' --rule 'onedrive:include:user:*')");
   AddGlobalOptions(set, ctx, /*json=*/true);
   SetHandler(set, ctx, [&ctx, o] { return RunSet(ctx, *o); });
 
   CLI::App* test = profile->add_subcommand("test", "Run a discovery and show what each rule matches");
   test->add_option("NAME", o->tenant, "Tenant name")->required();
   test->footer(R"(
---json: {"tenant", "mode", "types": [{"type", "discovered", "rules": [{"rule", "matched": [UPN]}],
-"protected": [{"object", "container"}], "unprotected": [UPN]}]})");
+--json: {"tenant", "mode", "types": [{"type", "discovered", "rules": [{"rule", "field", "matched": [UPN],
+"groups": [NAME] (group rules: the groups the pattern matches)}], "protected": [{"object", "container"}],
+"unprotected": [UPN]}]})");
   AddGlobalOptions(test, ctx, /*json=*/true);
   SetHandler(test, ctx, [&ctx, o] { return RunTest(ctx, *o); });
 

@@ -97,8 +97,10 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   }
   auto users = ListUsers(*client);
   if (!users.ok()) return fail(users.status().WithContext("listing users"));
-  if (options.include_object) {
-    std::erase_if(*users, [&](const UserInfo& u) { return !options.include_object(u.upn); });
+  if (options.select_objects) {
+    auto selected = options.select_objects(*client, std::move(*users));
+    if (!selected.ok()) return fail(selected.status().WithContext("applying the scan profile"));
+    *users = std::move(*selected);
   }
 
   const int64_t run_time = NowNs();
@@ -183,14 +185,26 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   return result;
 }
 
-Result<std::vector<DiscoveredUser>> Discover(Vault& vault, const std::string& tenant, GraphClient* client) {
+Result<Discovery> Discover(Vault& vault, const std::string& tenant, GraphClient* client, const ScanProfile* profile) {
   std::unique_ptr<GraphStack> stack;
   if (!client) {
     M365_ASSIGN_OR_RETURN(stack, ConnectTenant(vault, tenant));
     client = stack->client.get();
   }
   M365_ASSIGN_OR_RETURN(std::vector<UserInfo> users, ListUsers(*client));
-  std::vector<DiscoveredUser> out(users.size());
+  GroupMemberships memberships;
+  if (profile) {
+    const auto patterns = GroupRulePatterns(*profile);
+    if (!patterns.empty()) {
+      auto resolved = ResolveGroupMemberships(*client, patterns);
+      if (!resolved.ok()) return resolved.status().WithContext("resolving the groups of the scan profile");
+      memberships = std::move(resolved).value();
+    }
+  }
+  Discovery discovery;
+  discovery.groups = memberships.groups;
+  std::vector<DiscoveredUser>& out = discovery.users;
+  out.resize(users.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i = next++; i < users.size(); i = next++) {
@@ -198,9 +212,14 @@ Result<std::vector<DiscoveredUser>> Discover(Vault& vault, const std::string& te
       d.id = users[i].id;
       d.upn = users[i].upn;
       d.display_name = users[i].display_name;
+      if (auto it = memberships.names_by_user.find(users[i].id); it != memberships.names_by_user.end()) {
+        d.groups = it->second;
+      }
       for (const Collector* c : Collectors()) {
         GraphError err;
-        Status st = c->Probe(*client, users[i], &err);
+        std::string url;
+        Status st = c->Probe(*client, users[i], &err, &url);
+        if (st.ok() && !url.empty()) d.drive_url = url;
         d.types.emplace_back(c->type(), st.ok() ? "yes"
                                          : st.code() == Status::Code::kNotSupported ? "not applicable"
                                                                                     : "error: " + st.message());
@@ -211,15 +230,15 @@ Result<std::vector<DiscoveredUser>> Discover(Vault& vault, const std::string& te
   for (int t = 1; t < 4; ++t) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
-  return out;
+  return discovery;
 }
 
 }  // namespace m365vault::sync
 
 namespace m365vault::sync {
 
-Result<std::function<bool(const std::string&)>> ProfileFilter(Vault& vault, const std::string& tenant,
-                                                              const std::string& type, const std::string& scope) {
+Result<ObjectSelector> ProfileFilter(Vault& vault, const std::string& tenant, const std::string& type,
+                                     const std::string& scope) {
   M365_ASSIGN_OR_RETURN(std::unique_ptr<ProfileStore> store, ProfileStore::Open(vault, Clock::Real()));
   M365_ASSIGN_OR_RETURN(ScanProfile profile, store->GetProfile(tenant, SupportedTypes()));
   const std::vector<std::string> containers = ProfileContainers(profile, type);
@@ -241,13 +260,12 @@ Result<std::function<bool(const std::string&)>> ProfileFilter(Vault& vault, cons
   } else if (!scope.empty()) {
     return Status::InvalidArgument("unknown run scope '" + scope + "'");
   }
-  return std::function<bool(const std::string&)>([profile, type, own_schedule, only](const std::string& upn) {
-    ProfileObject object;
-    object.upn = upn;
-    RuleDecision d = EvaluateProfile(profile, type, object);
-    if (!d.protect) return false;
+  auto in_scope = [own_schedule, only](const RuleDecision& d) {
     if (!only.empty()) return d.container == only;
     return own_schedule.count(d.container) == 0;
+  };
+  return ObjectSelector([profile, type, in_scope](GraphClient& client, std::vector<UserInfo> users) {
+    return SelectProtected(client, profile, type, std::move(users), 4, in_scope);
   });
 }
 

@@ -245,7 +245,8 @@ class ExchangeCollector final : public Collector {
  public:
   const char* type() const override { return "exchange"; }
 
-  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error) const override {
+  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error, std::string* web_url) const override {
+    if (web_url) web_url->clear();  // a mailbox has no URL of its own
     auto r = client.GetJson(UserPath(user) + "/mailFolders/inbox?$select=id", MailboxRequest(user), error);
     if (!r.ok() && error->kind == GraphErrorKind::kSkipResource) return Status::NotSupported("no mailbox");
     return r.status();

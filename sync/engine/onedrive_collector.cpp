@@ -68,11 +68,12 @@ class OneDriveCollector final : public Collector {
  public:
   const char* type() const override { return "onedrive"; }
 
-  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error) const override {
+  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error, std::string* web_url) const override {
     RequestOptions o;
     o.concurrency_key = user.id;
-    auto r = client.GetJson(UserPath(user) + "/drive?$select=id,driveType", o, error);
+    auto r = client.GetJson(UserPath(user) + "/drive?$select=id,driveType,webUrl", o, error);
     if (!r.ok() && error->kind == GraphErrorKind::kSkipResource) return Status::NotSupported("no OneDrive");
+    if (r.ok() && web_url) *web_url = JsonString(*r, "webUrl");
     return r.status();
   }
 

@@ -21,18 +21,27 @@ std::string EntryName(const ScheduleEntry& e) {
 
 }  // namespace
 
-std::vector<ProfileMatch> MatchProfile(const ScanProfile& profile, const std::vector<DiscoveredUser>& users) {
+std::vector<ProfileMatch> MatchProfile(const ScanProfile& profile, const std::vector<DiscoveredUser>& users,
+                                       const std::vector<GroupInfo>& groups) {
   std::vector<ProfileMatch> out;
   for (const auto& type : profile.types) {
     ProfileMatch m;
     m.type = type;
     m.rule_matches.resize(profile.rules.size());
+    m.rule_groups.resize(profile.rules.size());
+    for (size_t i = 0; i < profile.rules.size(); ++i) {
+      const ProfileRule& r = profile.rules[i];
+      if (r.type != type || r.field != RuleField::kGroup || profile.mode != ProfileMode::kAdvanced) continue;
+      for (const auto& g : groups) {
+        if (GroupMatches(r.pattern, g)) m.rule_groups[i].push_back(g.display_name);
+      }
+    }
     for (const auto& u : users) {
       bool has = false;
       for (const auto& [t, state] : u.types) has = has || (t == type && state == "yes");
       if (!has) continue;
       ++m.discovered;
-      RuleDecision d = EvaluateProfile(profile, type, ProfileObject{u.upn, {}, ""});
+      RuleDecision d = EvaluateProfile(profile, type, MakeProfileObject(type, u.upn, u.groups, u.drive_url));
       if (d.rule >= 0) m.rule_matches[static_cast<size_t>(d.rule)].push_back(u.upn);
       if (d.protect) {
         m.protected_objects.emplace_back(u.upn, d.container);
@@ -45,16 +54,20 @@ std::vector<ProfileMatch> MatchProfile(const ScanProfile& profile, const std::ve
   return out;
 }
 
-Result<std::vector<ProfileMatch>> RunDiscovery(Vault& vault, ProfileStore& store, const std::string& tenant,
-                                               Clock& clock, GraphClient* client) {
-  M365_ASSIGN_OR_RETURN(ScanProfile profile, store.GetProfile(tenant, SupportedTypes()));
+Result<DiscoveryReport> RunDiscovery(Vault& vault, ProfileStore& store, const std::string& tenant, Clock& clock,
+                                     GraphClient* client) {
+  DiscoveryReport report;
+  M365_ASSIGN_OR_RETURN(report.profile, store.GetProfile(tenant, SupportedTypes()));
+  const ScanProfile& profile = report.profile;
   M365_ASSIGN_OR_RETURN(int64_t job, vault.StartJob(tenant, "discovery", ""));
-  auto users = Discover(vault, tenant, client);
-  if (!users.ok()) {
-    (void)vault.FinishJob(job, JobStatus::kFailed, {}, "", users.status().ToString());
-    return users.status();
+  auto discovered = Discover(vault, tenant, client, &profile);
+  if (!discovered.ok()) {
+    (void)vault.FinishJob(job, JobStatus::kFailed, {}, "", discovered.status().ToString());
+    return discovered.status();
   }
-  bool errors = false;
+  report.discovery = std::move(discovered).value();
+  const std::vector<DiscoveredUser>* users = &report.discovery.users;
+  bool& errors = report.errors;
   for (const auto& u : *users) {
     for (const auto& [type, state] : u.types) {
       if (state.rfind("error", 0) == 0) {
@@ -63,16 +76,16 @@ Result<std::vector<ProfileMatch>> RunDiscovery(Vault& vault, ProfileStore& store
       }
     }
   }
-  std::vector<ProfileMatch> matches = MatchProfile(profile, *users);
+  report.matches = MatchProfile(profile, *users, report.discovery.groups);
   const int64_t now = ToNs(clock.Now());
-  for (const auto& m : matches) {
+  for (const auto& m : report.matches) {
     M365_RETURN_IF_ERROR(store.SaveDiscovery({tenant, m.type, now, m.discovered, m.protected_objects.size()}));
   }
   JobCounts counts;
   counts.objects_total = counts.objects_done = users->size();
   M365_RETURN_IF_ERROR(
       vault.FinishJob(job, errors ? JobStatus::kPartial : JobStatus::kSucceeded, counts, "", ""));
-  return matches;
+  return report;
 }
 
 Daemon::Daemon(Vault& vault, ProfileStore& store, DaemonOptions options)
@@ -84,7 +97,7 @@ Daemon::Daemon(Vault& vault, ProfileStore& store, DaemonOptions options)
       RunOptions ro;
       ro.parallel_objects = options_.parallel_objects;
       ro.scope = scope;
-      M365_ASSIGN_OR_RETURN(ro.include_object, ProfileFilter(vault_, tenant, type, scope));
+      M365_ASSIGN_OR_RETURN(ro.select_objects, ProfileFilter(vault_, tenant, type, scope));
       return RunBackup(vault_, tenant, type, ro);
     };
   }

@@ -47,16 +47,29 @@ struct ProfileMatch {
   std::string type;
   uint64_t discovered = 0;
   std::vector<std::vector<std::string>> rule_matches;    // per profile rule: the UPNs it decided
+  // Per profile rule: for a group rule of this type, the display names of the
+  // groups its pattern matches (by displayName or mail); else empty.
+  std::vector<std::vector<std::string>> rule_groups;
   std::vector<std::pair<std::string, std::string>> protected_objects;  // (UPN, container)
   std::vector<std::string> unprotected;  // discovered but not protected
 };
 // Pure: which discovered users each rule of `profile` protects or excludes.
-std::vector<ProfileMatch> MatchProfile(const ScanProfile& profile, const std::vector<DiscoveredUser>& users);
+// A user's groups and drive URL (DiscoveredUser) feed the group and site
+// rules; `groups` (Discovery::groups) names what each group rule matched.
+std::vector<ProfileMatch> MatchProfile(const ScanProfile& profile, const std::vector<DiscoveredUser>& users,
+                                       const std::vector<GroupInfo>& groups = {});
 
-// Runs Discover as a "discovery" job, matches the profile and saves the
-// per-type counts (ProfileStore::SaveDiscovery). `client` as in Discover.
-Result<std::vector<ProfileMatch>> RunDiscovery(Vault& vault, ProfileStore& store, const std::string& tenant,
-                                               Clock& clock, GraphClient* client = nullptr);
+struct DiscoveryReport {
+  ScanProfile profile;  // the profile the discovery matched
+  Discovery discovery;
+  std::vector<ProfileMatch> matches;  // one per type of the profile
+  bool errors = false;                // some probe failed (job events say which)
+};
+// Runs Discover (with the tenant's profile) as a "discovery" job, matches
+// the profile and saves the per-type counts (ProfileStore::SaveDiscovery).
+// `client` as in Discover.
+Result<DiscoveryReport> RunDiscovery(Vault& vault, ProfileStore& store, const std::string& tenant, Clock& clock,
+                                     GraphClient* client = nullptr);
 
 struct DaemonOptions {
   int max_parallel = 2;
