@@ -20,7 +20,8 @@ Status RemoveDir(SnapshotWriter& writer, const std::string& dir) {
 
 Result<std::vector<Departure>> RemoveDepartedUsers(SnapshotWriter& writer, SyncStateStore& state,
                                                    const std::vector<UserInfo>& listed,
-                                                   const std::set<std::string>& selected) {
+                                                   const std::set<std::string>& selected,
+                                                   const std::set<std::string>& protected_ids) {
   std::vector<Departure> out;
   M365_ASSIGN_OR_RETURN(std::vector<std::string> top_names, writer.ListNames(""));
   std::set<std::string> top(top_names.begin(), top_names.end());
@@ -38,6 +39,7 @@ Result<std::vector<Departure>> RemoveDepartedUsers(SnapshotWriter& writer, SyncS
     const std::string dir = stored.empty() ? want : stored;
     claimed.insert(want);
     claimed.insert(dir);
+    if (!selected.count(u.id) && protected_ids.count(u.id)) continue;  // another scope's: as it was
     if (!selected.count(u.id)) {
       const bool had_dir = top.count(dir) > 0;
       if (!had_dir && !has_state.count(key)) continue;  // never backed up: nothing to do
@@ -119,6 +121,7 @@ Status RecordUserDirs(SnapshotWriter& writer, SyncStateStore& state, const std::
 
 JobEvent DepartureEvent(const Departure& d, const std::string& type, const std::string& kept_until) {
   JobEvent e;
+  e.level = kLevelInfo;
   const std::string who = !d.upn.empty() ? d.upn : !d.dir.empty() ? d.dir : d.key;
   e.object = !d.dir.empty() ? d.dir : who;
   const std::string kept = d.dir.empty() ? "; nothing of theirs was in the previous snapshot"

@@ -46,12 +46,15 @@ struct Departure {
 };
 
 // Before the collectors run. REQUIRES: `listed` is a complete listing of
-// the tenant's users; `selected` holds the ids of those this run backs up.
-// Renames moved directories of selected users, then removes departed and
-// excluded users (directory and state). Errors are the writer's.
+// the tenant's users; `selected` holds the ids of those this run backs up,
+// `protected_ids` those the scan profile protects in any run scope
+// (selected ones included). Renames moved directories of selected users,
+// leaves users of other scopes alone, then removes departed users and those
+// not protected (directory and state). Errors are the writer's.
 Result<std::vector<Departure>> RemoveDepartedUsers(SnapshotWriter& writer, SyncStateStore& state,
                                                    const std::vector<UserInfo>& listed,
-                                                   const std::set<std::string>& selected);
+                                                   const std::set<std::string>& selected,
+                                                   const std::set<std::string>& protected_ids);
 
 // After the collectors: a selected user found without this type of data.
 // Removes their directory and state if they had any; nothing otherwise.

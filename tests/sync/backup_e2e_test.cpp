@@ -915,7 +915,10 @@ TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][
 
   // --- 5. a user excluded by the scan profile: same removal, said so
   RunOptions profile;
-  profile.include_object = [&](const std::string& upn) { return upn != excluded; };
+  profile.select_objects = [&](GraphClient&, std::vector<UserInfo> users) -> Result<std::vector<UserInfo>> {
+    std::erase_if(users, [&](const UserInfo& u) { return u.upn == excluded; });
+    return users;
+  };
   RunResult ex3 = run("exchange", profile);
   CHECK(ex3.status == JobStatus::kSucceeded);
   {
@@ -926,6 +929,29 @@ TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][
     REQUIRE(ev.size() == 1);
     CHECK(ev[0].code == "info.user_excluded");
     CHECK(ev[0].reason.find("user " + excluded + " excluded by the scan profile") == 0);
+  }
+
+  // --- 5b. a run of one container's scope: other scopes' users stay as they were
+  for (bool with_protected : {true, false}) {
+    INFO("select_protected: " << with_protected);
+    RunOptions scoped;
+    scoped.scope = ContainerScope("vip");
+    scoped.select_objects = [&](GraphClient&, std::vector<UserInfo> users) -> Result<std::vector<UserInfo>> {
+      std::erase_if(users, [&](const UserInfo& u) { return u.upn == excluded || u.upn != truth2.users.rbegin()->first; });
+      return users;
+    };
+    if (with_protected) {
+      scoped.select_protected = [&](GraphClient&, std::vector<UserInfo> users) -> Result<std::vector<UserInfo>> {
+        std::erase_if(users, [&](const UserInfo& u) { return u.upn == excluded; });
+        return users;
+      };
+    }
+    RunResult ex_scoped = run("exchange", scoped);
+    CHECK(ex_scoped.status == JobStatus::kSucceeded);
+    CHECK(ex_scoped.removed.empty());
+    CHECK(events(ex_scoped.job_id).empty());
+    auto r = repo();
+    CHECK(TopLevel(*r, ex_scoped.snapshot_id) == TopLevel(*r, ex3.snapshot_id));
   }
 
   // --- 6. both come back: backed up afresh (their states were dropped), equal to the truth

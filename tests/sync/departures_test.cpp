@@ -75,7 +75,7 @@ TEST_CASE("departures: deleted, excluded and renamed users", "[sync][departures]
   // took Bob's UPN.
   const UserInfo cy2 = User("C", "cy.new@x"), bob2 = User("B2", "bob@x");
   r.Begin();
-  auto gone = RemoveDepartedUsers(*r.writer, *r.state, {ann, cy2, dee, bob2}, {"A", "C", "B2"});
+  auto gone = RemoveDepartedUsers(*r.writer, *r.state, {ann, cy2, dee, bob2}, {"A", "C", "B2"}, {"A", "C", "B2"});
   REQUIRE(gone.ok());
   REQUIRE(gone->size() == 2);
   std::map<Departure::Reason, Departure> by;
@@ -115,9 +115,22 @@ TEST_CASE("departures: deleted, excluded and renamed users", "[sync][departures]
     REQUIRE(e.ok());
   }
 
+  // A run of another scope (container schedules): Ann and Cy belong to other
+  // scopes and stay as they were; only the departed go.
+  r.Begin();
+  auto scoped = RemoveDepartedUsers(*r.writer, *r.state, {ann, cy2}, {}, {"A", "C"});
+  REQUIRE(scoped.ok());
+  REQUIRE(scoped->size() == 1);
+  CHECK(scoped->front().key == "user:B2");
+  CHECK(scoped->front().reason == Departure::Reason::kNotInTenant);
+  auto kept = r.writer->Lookup("ann@x/data.txt");
+  REQUIRE(kept.ok());
+  CHECK(kept->has_value());
+  CHECK(r.state->ObjectDir("user:A") == "ann@x");
+
   // Nothing changes when everyone is still listed and selected.
   r.Begin();
-  auto none = RemoveDepartedUsers(*r.writer, *r.state, {ann, cy2, bob2}, {"A", "C", "B2"});
+  auto none = RemoveDepartedUsers(*r.writer, *r.state, {ann, cy2, bob2}, {"A", "C", "B2"}, {"A", "C", "B2"});
   REQUIRE(none.ok());
   CHECK(none->empty());
 }
@@ -169,7 +182,7 @@ TEST_CASE("departures: states written before directories were recorded", "[sync]
   CHECK_FALSE(r.state->HasDirs());
   // Bob left, Cy was renamed since the last run.
   const UserInfo cy2 = User("C", "cy.new@x");
-  auto gone = RemoveDepartedUsers(*r.writer, *r.state, {ann, cy2}, {"A", "C"});
+  auto gone = RemoveDepartedUsers(*r.writer, *r.state, {ann, cy2}, {"A", "C"}, {"A", "C"});
   REQUIRE(gone.ok());
   std::set<std::string> dirs;
   for (const auto& d : *gone) {
@@ -187,6 +200,7 @@ TEST_CASE("departures: job events are info, not failures", "[sync][departures]")
   Departure d{Departure::Reason::kNotInTenant, "user:B", "bob@x", ""};
   JobEvent e = DepartureEvent(d, "exchange", "2026-11-24T180000Z");
   CHECK(e.IsInfo());
+  CHECK(e.level == kLevelInfo);
   CHECK(e.code == "info.user_removed");
   CHECK(e.object == "bob@x");
   CHECK(e.reason == "user bob@x no longer in the tenant; removed from this snapshot, kept in snapshots up to "
@@ -200,7 +214,7 @@ TEST_CASE("departures: job events are info, not failures", "[sync][departures]")
 
   JobRecord job;
   job.counts.objects_total = 4;
-  JobEvent failure{0, 0, "cy@x", "ErrorMailboxMoveInProgress", "mailbox moving", ""};
+  JobEvent failure{0, 0, "cy@x", "ErrorMailboxMoveInProgress", "mailbox moving", "", kLevelTop};
   JobLevels levels = ClassifyJob(job, {e, ex, na, failure});
   CHECK(levels.top.failed == 1);  // only the real failure
 }
