@@ -25,17 +25,21 @@ void ConcurrencyLimiter::Permit::Release() {
   }
 }
 
-ConcurrencyLimiter::ConcurrencyLimiter(int max_per_key) : max_per_key_(max_per_key < 1 ? 1 : max_per_key) {}
+ConcurrencyLimiter::ConcurrencyLimiter(int max_per_key, int max_total)
+    : max_per_key_(max_per_key < 1 ? 1 : max_per_key), max_total_(max_total < 0 ? 0 : max_total) {}
 
 ConcurrencyLimiter::Permit ConcurrencyLimiter::Acquire(std::string_view key) {
-  if (key.empty()) return Permit();
+  if (key.empty() && max_total_ == 0) return Permit();
   std::string k(key);
   std::unique_lock<std::mutex> l(mu_);
   cv_.wait(l, [&] {
+    if (max_total_ > 0 && total_ >= max_total_) return false;
+    if (k.empty()) return true;
     auto it = in_flight_.find(k);
     return it == in_flight_.end() || it->second < max_per_key_;
   });
-  ++in_flight_[k];
+  if (!k.empty()) ++in_flight_[k];
+  if (max_total_ > 0) ++total_;
   return Permit(this, std::move(k));
 }
 
@@ -45,11 +49,19 @@ int ConcurrencyLimiter::InFlight(std::string_view key) const {
   return it == in_flight_.end() ? 0 : it->second;
 }
 
+int ConcurrencyLimiter::TotalInFlight() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return total_;
+}
+
 void ConcurrencyLimiter::ReleaseKey(const std::string& key) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    auto it = in_flight_.find(key);
-    if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+    if (!key.empty()) {
+      auto it = in_flight_.find(key);
+      if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+    }
+    if (max_total_ > 0) --total_;
   }
   cv_.notify_all();
 }
