@@ -32,14 +32,15 @@ ConcurrencyLimiter::Permit ConcurrencyLimiter::Acquire(std::string_view key) {
   if (key.empty() && max_total_ == 0) return Permit();
   std::string k(key);
   std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [&] {
-    if (max_total_ > 0 && total_ >= max_total_) return false;
-    if (k.empty()) return true;
-    auto it = in_flight_.find(k);
-    return it == in_flight_.end() || it->second < max_per_key_;
-  });
-  if (!k.empty()) ++in_flight_[k];
-  if (max_total_ > 0) ++total_;
+  // Releases hand slots to eligible waiters at once, so a slot that is free
+  // now has no earlier claimant: taking it does not jump the queue.
+  if (HasRoomLocked(k)) {
+    TakeLocked(k);
+    return Permit(this, std::move(k));
+  }
+  Waiter w{&k};
+  waiters_.push_back(&w);
+  w.cv.wait(l, [&] { return w.granted; });  // GrantWaitersLocked took the slot and dequeued us
   return Permit(this, std::move(k));
 }
 
@@ -54,16 +55,48 @@ int ConcurrencyLimiter::TotalInFlight() const {
   return total_;
 }
 
-void ConcurrencyLimiter::ReleaseKey(const std::string& key) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (!key.empty()) {
-      auto it = in_flight_.find(key);
-      if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+int ConcurrencyLimiter::Waiting() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return static_cast<int>(waiters_.size());
+}
+
+bool ConcurrencyLimiter::HasRoomLocked(const std::string& key) const {
+  if (max_total_ > 0 && total_ >= max_total_) return false;
+  if (key.empty()) return true;
+  auto it = in_flight_.find(key);
+  return it == in_flight_.end() || it->second < max_per_key_;
+}
+
+void ConcurrencyLimiter::TakeLocked(const std::string& key) {
+  if (!key.empty()) ++in_flight_[key];
+  if (max_total_ > 0) ++total_;
+}
+
+void ConcurrencyLimiter::GrantWaitersLocked() {
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    if (max_total_ > 0 && total_ >= max_total_) return;
+    Waiter* w = *it;
+    if (!HasRoomLocked(*w->key)) {
+      ++it;
+      continue;
     }
-    if (max_total_ > 0) --total_;
+    TakeLocked(*w->key);
+    w->granted = true;
+    it = waiters_.erase(it);
+    // Notified under the lock: once it can see `granted` the waiter may
+    // return and destroy `w`.
+    w->cv.notify_one();
   }
-  cv_.notify_all();
+}
+
+void ConcurrencyLimiter::ReleaseKey(const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!key.empty()) {
+    auto it = in_flight_.find(key);
+    if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+  }
+  if (max_total_ > 0) --total_;
+  GrantWaitersLocked();
 }
 
 }  // namespace m365vault::sync

@@ -10,11 +10,17 @@
 // under both limits and returns an RAII Permit that frees it. An empty key is
 // limited only by `max_total`.
 //
+// Waiters queue in arrival order; a released slot is handed to the first
+// waiter that may take it, and only that thread is woken (a run has ~100
+// threads waiting on one limiter: waking all of them on every release cost
+// ~60 futex calls per request).
+//
 // Thread safety: all methods are safe to call from many threads.
 // REQUIRES: the limiter outlives every Permit it handed out.
 #pragma once
 
 #include <condition_variable>
+#include <list>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -48,16 +54,25 @@ class ConcurrencyLimiter {
   Permit Acquire(std::string_view key);
   int InFlight(std::string_view key) const;
   int TotalInFlight() const;  // permits out under max_total (0 when there is no cap)
+  int Waiting() const;        // threads blocked in Acquire
   int max_per_key() const { return max_per_key_; }
   int max_total() const { return max_total_; }
 
  private:
+  struct Waiter {
+    const std::string* key;
+    std::condition_variable cv;
+    bool granted = false;  // GUARDED_BY(mu_): the permit was taken on its behalf
+  };
   void ReleaseKey(const std::string& key);
+  bool HasRoomLocked(const std::string& key) const;  // REQUIRES: mu_ held
+  void TakeLocked(const std::string& key);           // REQUIRES: mu_ held
+  void GrantWaitersLocked();                         // REQUIRES: mu_ held
 
   const int max_per_key_;
   const int max_total_;  // 0 = no total cap
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::list<Waiter*> waiters_;  // GUARDED_BY(mu_); arrival order
   std::unordered_map<std::string, int> in_flight_;  // GUARDED_BY(mu_); no zero entries
   int total_ = 0;                                   // GUARDED_BY(mu_); only when max_total_ > 0
 };

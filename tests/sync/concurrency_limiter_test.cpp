@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -186,6 +188,55 @@ TEST_CASE("GraphClient holds at most max_in_flight requests across mailboxes", "
   CHECK(max.load() <= 6);
   CHECK(max.load() >= 5);  // the threads did overlap up to the cap
   CHECK(http.requests().size() == 160);
+}
+
+// Blocks until `n` threads wait in limiter.Acquire.
+void AwaitWaiting(const ConcurrencyLimiter& limiter, int n) {
+  while (limiter.Waiting() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+TEST_CASE("A released slot goes to the first waiter that may take it", "[sync]") {
+  ConcurrencyLimiter limiter(2, 3);
+  auto a1 = limiter.Acquire("a");
+  auto a2 = limiter.Acquire("a");
+  auto b1 = limiter.Acquire("b");  // the total (3) is full
+  std::vector<std::string> order;
+  std::vector<ConcurrencyLimiter::Permit> held;  // the waiters keep their permits
+  std::mutex order_mu;
+  auto waiter = [&](std::string key, std::string name) {
+    return std::thread([&, key, name] {
+      auto p = limiter.Acquire(key);
+      std::lock_guard<std::mutex> l(order_mu);
+      order.push_back(name);
+      held.push_back(std::move(p));
+    });
+  };
+  std::thread w1 = waiter("a", "a-first");  // "a" is at its limit
+  AwaitWaiting(limiter, 1);
+  std::thread w2 = waiter("b", "b-second");
+  AwaitWaiting(limiter, 2);
+  std::thread w3 = waiter("a", "a-third");
+  AwaitWaiting(limiter, 3);
+  // b1's slot: "a" is still at 2, so the first waiter that may take it is b-second.
+  b1.Release();
+  w2.join();
+  CHECK(limiter.Waiting() == 2);
+  // a1's slot: a-first, not a-third.
+  a1.Release();
+  w1.join();
+  CHECK(limiter.Waiting() == 1);
+  {
+    std::lock_guard<std::mutex> l(order_mu);
+    CHECK(order == std::vector<std::string>{"b-second", "a-first"});
+  }
+  a2.Release();
+  w3.join();
+  CHECK(order.back() == "a-third");
+  CHECK(limiter.Waiting() == 0);
+  CHECK(limiter.TotalInFlight() == 3);  // b-second, a-first, a-third
+  held.clear();
+  CHECK(limiter.TotalInFlight() == 0);
+  CHECK(limiter.InFlight("a") == 0);
 }
 
 }  // namespace m365vault::sync
