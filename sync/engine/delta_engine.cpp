@@ -369,7 +369,7 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
         ++counters.items_failed;
         failed.insert(d.id);
         outcome.failures.push_back(
-            {JoinPath(spec.object, d.rel), err.MostSpecificCode(), dl.status().message(), HintFor(err)});
+            {JoinPath(spec.object, d.rel), err.MostSpecificCode(), dl.status().message(), HintFor(err), kLevelContent});
         continue;
       }
       nodes[d.id].etag = d.change->etag;

@@ -222,10 +222,11 @@ Result<bool> SyncContainers(CollectorContext& ctx, SyncStateStore::Object& state
   bool ok = true;
   for (const auto& spec : specs) {
     ContainerState& cs = ctx.state.GetContainer(state, spec.key);
+    ++ctx.counters.containers;
     ContainerResult r = SyncContainer(ctx.client, ctx.writer, spec, traits, cs, ctx.counters);
     if (!r.status.ok()) {
       if (r.store_failure) return r.status;
-      ctx.report(ObjectFailure(spec.root_path, r.status, r.error));
+      ctx.report(ObjectFailure(spec.root_path, r.status, r.error, kLevelContainer));
       ok = false;
       continue;
     }
@@ -244,7 +245,8 @@ class ExchangeCollector final : public Collector {
  public:
   const char* type() const override { return "exchange"; }
 
-  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error) const override {
+  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error, std::string* web_url) const override {
+    if (web_url) web_url->clear();  // a mailbox has no URL of its own
     auto r = client.GetJson(UserPath(user) + "/mailFolders/inbox?$select=id", MailboxRequest(user), error);
     if (!r.ok() && error->kind == GraphErrorKind::kSkipResource) return Status::NotSupported("no mailbox");
     return r.status();
@@ -286,7 +288,7 @@ class ExchangeCollector final : public Collector {
           &err);
       if (!paged.ok()) {
         if (first && err.kind == GraphErrorKind::kSkipResource) return ObjectOutcome::kNotApplicable;
-        ctx.report(ObjectFailure(object + "/Mail", paged.status(), err));
+        ctx.report(ObjectFailure(object + "/Mail", paged.status(), err, kLevelTop));
         return ObjectOutcome::kFailed;
       }
       first = false;
@@ -340,6 +342,7 @@ class ExchangeCollector final : public Collector {
       // 4. Calendars: <upn>/Calendar/<calendar>/<date> <subject> [<id>].ics
       if (contacts_ok.ok()) calendars_ok = BackupCalendars(ctx, user, *state, &aux_keep);
     });
+    ctx.counters.containers += jobs.size();
     {
       std::atomic<size_t> next{0};
       auto worker = [&] {
@@ -357,7 +360,7 @@ class ExchangeCollector final : public Collector {
       const ContainerResult& r = job.result;
       if (!r.status.ok()) {
         if (r.store_failure) return r.status;
-        ctx.report(ObjectFailure(job.spec.root_path, r.status, r.error));
+        ctx.report(ObjectFailure(job.spec.root_path, r.status, r.error, kLevelContainer));
         partial = true;
         continue;
       }
@@ -383,6 +386,7 @@ class ExchangeCollector final : public Collector {
     const std::string root = UserDirName(user) + "/Calendar";
     const RequestOptions request = MailboxRequest(user);
     auto is_cal_key = [](const std::string& k) { return k == "calendars" || k.rfind("events:", 0) == 0; };
+    ++ctx.counters.containers;  // the calendar list
     Round cals;
     cals.full = true;
     CalendarTraits cal_traits;
@@ -402,7 +406,7 @@ class ExchangeCollector final : public Collector {
       for (const auto& [key, e] : state.containers) {
         if (is_cal_key(key)) keep->push_back(key);
       }
-      ctx.report(ObjectFailure(root, listed.status(), err));
+      ctx.report(ObjectFailure(root, listed.status(), err, kLevelContainer));
       return false;
     }
     M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, root));
@@ -425,11 +429,12 @@ class ExchangeCollector final : public Collector {
       spec.object = spec.root_path;
       keep->push_back(spec.key);
       ContainerState& cs = ctx.state.GetContainer(state, spec.key);
+      ++ctx.counters.containers;
       EventTraits traits;
       GraphError ferr;
       auto round = FetchRound(ctx.client, spec, traits, "", &ferr, &ctx.counters);
       if (!round.ok()) {
-        ctx.report(ObjectFailure(spec.root_path, round.status(), ferr));
+        ctx.report(ObjectFailure(spec.root_path, round.status(), ferr, kLevelContainer));
         ok = false;
         continue;
       }
@@ -444,7 +449,7 @@ class ExchangeCollector final : public Collector {
                                              EncodePathSegment(eid) + "?$expand=exceptionOccurrences",
                                          request, &ferr);
         if (!master.ok()) {
-          ctx.report(ObjectFailure(spec.root_path, master.status(), ferr));
+          ctx.report(ObjectFailure(spec.root_path, master.status(), ferr, kLevelContainer));
           failed = true;
           break;
         }
@@ -469,7 +474,7 @@ class ExchangeCollector final : public Collector {
             },
             &ferr);
         if (!inst.ok()) {
-          ctx.report(ObjectFailure(spec.root_path, inst.status(), ferr));
+          ctx.report(ObjectFailure(spec.root_path, inst.status(), ferr, kLevelContainer));
           failed = true;
           break;
         }
@@ -508,6 +513,7 @@ class ExchangeCollector final : public Collector {
     std::string default_id;
     GraphError err;
     ContactFolderTraits folder_traits;
+    ++ctx.counters.containers;  // the contact folder tree
     Status listed = ListFolderTree(
         ctx, UserPath(user) + "/contactFolders?$top=100",
         [&](const std::string& id) {
@@ -519,7 +525,7 @@ class ExchangeCollector final : public Collector {
       if (key.rfind("contact", 0) == 0) keep->push_back(key);
     }
     if (!listed.ok()) {
-      ctx.report(ObjectFailure(root, listed, err));
+      ctx.report(ObjectFailure(root, listed, err, kLevelContainer));
       return false;
     }
     M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, root));
