@@ -1,6 +1,7 @@
 // cli/cmd_profile.cpp: m365vault profile show|set|test NAME, schedule show|set|remove NAME
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -21,6 +22,7 @@ struct ProfileOptions {
   std::string mode;
   std::vector<std::string> rules;
   bool clear_rules = false;
+  std::optional<std::string> credential;
 };
 
 struct ScheduleOptions {
@@ -45,6 +47,7 @@ nlohmann::ordered_json ProfileJson(const ScanProfile& p) {
           {"discovery", FormatMinute(p.discovery_minute)},
           {"mode", ProfileModeName(p.mode)},
           {"rules", rules},
+          {"credential", p.credential},
           {"default", !p.stored}};
 }
 
@@ -54,6 +57,8 @@ void PrintProfile(std::ostream& out, const ScanProfile& p) {
       << "Types:      ";
   for (size_t i = 0; i < p.types.size(); ++i) out << (i ? ", " : "") << p.types[i];
   out << "\nDiscovery:  daily at " << FormatMinute(p.discovery_minute) << " UTC\n";
+  out << "Sign-in:    " << (p.credential.empty() ? "the tenant's own app registration" : "credential " + p.credential)
+      << "\n";
   if (p.mode == ProfileMode::kAdvanced) {
     out << "Rules (first match decides; unmatched objects are not protected):\n";
     for (size_t i = 0; i < p.rules.size(); ++i) out << "  " << i + 1 << ". " << FormatRule(p.rules[i]) << "\n";
@@ -157,6 +162,7 @@ int RunSet(Context& ctx, const ProfileOptions& o) {
     p.mode = ProfileMode::kAdvanced;
   }
   if (o.clear_rules || !rules.empty()) p.rules = rules;
+  if (o.credential) p.credential = *o.credential;
   // Rules for types no longer protected go with them.
   std::erase_if(p.rules, [&](const ProfileRule& r) { return std::find(p.types.begin(), p.types.end(), r.type) == p.types.end(); });
   Status st = v->store->SetProfile(p, supported);
@@ -279,6 +285,10 @@ void RegisterProfileCommands(CLI::App& app, Context& ctx) {
   set->add_option("--rule", o->rules, "TYPE:include|exclude:user|mailbox|group|site:PATTERN[=>CONTAINER] (repeat, in order)")
       ->type_name("RULE");
   set->add_flag("--clear-rules", o->clear_rules, "Drop the rules (then give new ones with --rule)");
+  set->add_option("--credential", o->credential,
+                  "App registration to sign in with: a name from 'tenant credential list', or '' for the "
+                  "tenant's own")
+      ->type_name("CRED");
   set->footer(R"(
 Advanced mode: the first rule (in the order given) whose pattern matches an object decides;
 objects no rule matches are not protected. Each protected type needs at least one rule.

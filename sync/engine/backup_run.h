@@ -31,8 +31,9 @@
 namespace m365vault::sync {
 
 // The client stack for one tenant: curl (with the tenant's CA file), the
-// client-credentials token provider (secret or certificate from the vault),
-// and the Graph client on the tenant's graph_url.
+// client-credentials token provider (secret or certificate from the vault:
+// the app registration the tenant's scan profile names, else the tenant's
+// own), and the Graph client on the tenant's graph_url.
 struct GraphStack {
   std::unique_ptr<CurlHttpClient> http;
   std::unique_ptr<ClientCredentialsTokenProvider> tokens;
