@@ -108,24 +108,50 @@ Status ListSchedules(ProfileStore& store, const ScanProfile& p, nlohmann::ordere
   return Status::OK();
 }
 
-int RunShow(Context& ctx, const ProfileOptions& o) {
-  auto v = Open(ctx);
-  if (!v.ok()) return ctx.Fail(v.status());
-  auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
-  if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
+// A tenant's profile with its schedules (ListSchedules), for the show commands.
+struct ProfileView {
+  ScanProfile profile;
   nlohmann::ordered_json schedules, containers;
+  std::string text;
+};
+
+// Reads the view; on failure returns the exit code of ctx.Fail in *exit.
+std::optional<ProfileView> LoadProfileView(Context& ctx, const std::string& tenant, int* exit) {
+  auto v = Open(ctx);
+  if (!v.ok()) {
+    *exit = ctx.Fail(v.status());
+    return std::nullopt;
+  }
+  auto p = v->store->GetProfile(tenant, sync::SupportedTypes());
+  if (!p.ok()) {
+    *exit = ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
+    return std::nullopt;
+  }
+  ProfileView view;
+  view.profile = std::move(p).value();
   std::ostringstream text;
-  Status st = ListSchedules(*v->store, *p, &schedules, &containers, &text);
-  if (!st.ok()) return ctx.Fail(st);
+  Status st = ListSchedules(*v->store, view.profile, &view.schedules, &view.containers, &text);
+  if (!st.ok()) {
+    *exit = ctx.Fail(st);
+    return std::nullopt;
+  }
+  view.text = text.str();
+  return view;
+}
+
+int RunShow(Context& ctx, const ProfileOptions& o) {
+  int exit = kExitOk;
+  auto view = LoadProfileView(ctx, o.tenant, &exit);
+  if (!view) return exit;
   if (ctx.json()) {
-    auto doc = ProfileJson(*p);
-    doc["schedules"] = schedules;
-    doc["container_schedules"] = containers;
+    auto doc = ProfileJson(view->profile);
+    doc["schedules"] = view->schedules;
+    doc["container_schedules"] = view->containers;
     PrintJson(ctx.out(), doc);
     return kExitOk;
   }
-  PrintProfile(ctx.out(), *p);
-  ctx.out() << text.str();
+  PrintProfile(ctx.out(), view->profile);
+  ctx.out() << view->text;
   return kExitOk;
 }
 
@@ -244,18 +270,14 @@ int RunScheduleRemove(Context& ctx, const ScheduleOptions& o) {
 }
 
 int RunScheduleShow(Context& ctx, const ScheduleOptions& o) {
-  auto v = Open(ctx);
-  if (!v.ok()) return ctx.Fail(v.status());
-  auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
-  if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
-  nlohmann::ordered_json schedules, containers;
-  std::ostringstream text;
-  Status st = ListSchedules(*v->store, *p, &schedules, &containers, &text);
-  if (!st.ok()) return ctx.Fail(st);
+  int exit = kExitOk;
+  auto view = LoadProfileView(ctx, o.tenant, &exit);
+  if (!view) return exit;
   if (ctx.json()) {
-    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"schedules", schedules}, {"container_schedules", containers}});
+    PrintJson(ctx.out(),
+              {{"tenant", o.tenant}, {"schedules", view->schedules}, {"container_schedules", view->containers}});
   } else {
-    ctx.out() << text.str();
+    ctx.out() << view->text;
   }
   return kExitOk;
 }

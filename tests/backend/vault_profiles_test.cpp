@@ -200,6 +200,21 @@ TEST_CASE("schedule times: HH:MM UTC, at most four, no duplicates", "[backend][p
   CHECK_FALSE(ParseScheduleTimes("").ok());
 }
 
+// A new vault in `dir` with the tenant "contoso".
+Result<std::unique_ptr<Vault>> VaultWithContoso(const std::string& dir, ManualClock& clock) {
+  VaultOptions vo;
+  vo.pwhash = crypto::PwhashParams::ForTests();
+  vo.clock = &clock;
+  M365_ASSIGN_OR_RETURN(auto vault, Vault::Create(dir, "pw", vo));
+  TenantConfig c;
+  c.name = "contoso";
+  c.tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+  c.client_id = "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40";
+  c.credential = "secret-value";
+  M365_RETURN_IF_ERROR(vault->AddTenant(c).status());
+  return vault;
+}
+
 TEST_CASE("the profile store: lazy express default, set/get, schedules, audit", "[backend][profiles]") {
   REQUIRE(crypto::InitCrypto());
   static std::atomic<int> n{0};
@@ -209,17 +224,8 @@ TEST_CASE("the profile store: lazy express default, set/get, schedules, audit", 
   std::filesystem::remove_all(dir);
   {
     ManualClock clock;
-    VaultOptions vo;
-    vo.pwhash = crypto::PwhashParams::ForTests();
-    vo.clock = &clock;
-    auto vault = Vault::Create(dir, "pw", vo);
+    auto vault = VaultWithContoso(dir, clock);
     REQUIRE(vault.ok());
-    TenantConfig c;
-    c.name = "contoso";
-    c.tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-    c.client_id = "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40";
-    c.credential = "secret-value";
-    REQUIRE((*vault)->AddTenant(c).ok());
     auto store = ProfileStore::Open(**vault, clock);
     REQUIRE(store.ok());
     auto def = (*store)->GetProfile("contoso", kTypes);
@@ -271,6 +277,9 @@ TEST_CASE("the profile store: lazy express default, set/get, schedules, audit", 
     CHECK((*audit)[1].action == "profile.set");
 
     // A second vault handle (another process) sees the same tables.
+    VaultOptions vo;
+    vo.pwhash = crypto::PwhashParams::ForTests();
+    vo.clock = &clock;
     auto again = Vault::Open(dir, "pw", vo);
     REQUIRE(again.ok());
     auto store2 = ProfileStore::Open(**again, clock);
@@ -287,17 +296,8 @@ TEST_CASE("a scan_profiles table of an older version gains the credential column
   std::filesystem::remove_all(dir);
   {
     ManualClock clock;
-    VaultOptions vo;
-    vo.pwhash = crypto::PwhashParams::ForTests();
-    vo.clock = &clock;
-    auto vault = Vault::Create(dir, "pw", vo);
+    auto vault = VaultWithContoso(dir, clock);
     REQUIRE(vault.ok());
-    TenantConfig c;
-    c.name = "contoso";
-    c.tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-    c.client_id = "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40";
-    c.credential = "secret-value";
-    REQUIRE((*vault)->AddTenant(c).ok());
     {
       // The table as the previous version created it, with a stored profile.
       sqlite3* db = nullptr;
