@@ -95,7 +95,9 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
     return result;
   };
   if (!client) {
-    auto connected = ConnectTenant(vault, tenant);
+    GraphClientOptions client_options;
+    client_options.max_in_flight = options.max_requests_in_flight;
+    auto connected = ConnectTenant(vault, tenant, std::move(client_options));
     if (!connected.ok()) return fail(connected.status());
     stack = std::move(connected).value();
     client = stack->client.get();
