@@ -695,25 +695,108 @@ std::string EncodeNodes(const ContainerState& state) {
   return out;
 }
 
-bool DecodeNodes(std::string_view text, ContainerState* state) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return false;
-  state->root_id = j.value("root_id", "");
-  state->nodes.clear();
-  auto items = j.find("items");
-  if (items == j.end() || !items->is_object()) return false;
-  for (auto it = items->begin(); it != items->end(); ++it) {
-    const auto& a = it.value();
-    if (!a.is_array() || a.size() < 5) return false;
-    NodeState n;
-    n.parent = a[0].get<std::string>();
-    n.raw = a[1].get<std::string>();
-    n.name = a[2].get<std::string>();
-    n.etag = a[3].get<std::string>();
-    n.folder = a[4].get<int>() != 0;
-    state->nodes[it.key()] = std::move(n);
+namespace {
+
+// Reads an items blob (EncodeNodes) event by event, without a JSON document
+// of it: a container of 100,000 items would otherwise be held a second time,
+// several times larger, while it is decoded.
+//   {"items":{"<id>":["<parent>","<raw>","<name>","<etag>",<0|1>], ...},"root_id":"<id>"}
+// Other top-level keys are skipped; anything else malformed fails the parse.
+class NodesReader final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit NodesReader(ContainerState* state) : state_(state) {}
+  bool complete() const { return saw_items_; }
+
+  bool null() override { return Value(); }
+  bool boolean(bool) override { return Value(); }
+  bool number_float(number_float_t, const string_t&) override { return Value(); }
+  bool binary(binary_t&) override { return Value(); }
+  bool number_integer(number_integer_t v) override { return Number(v != 0); }
+  bool number_unsigned(number_unsigned_t v) override { return Number(v != 0); }
+
+  bool string(string_t& v) override {
+    if (InItem()) {
+      if (field_ > 3) return false;
+      std::string* fields[] = {&node_.parent, &node_.raw, &node_.name, &node_.etag};
+      *fields[field_++] = std::move(v);
+      return true;
+    }
+    if (depth_ == 1 && key_ == "root_id") state_->root_id = std::move(v);
+    return Value();
   }
-  return true;
+
+  bool start_object(std::size_t) override {
+    if (depth_ == 0 || (depth_ > 1 && !in_items_)) return ++depth_, true;  // the top, or skipped
+    if (depth_ == 1 && key_ == "items") {
+      in_items_ = saw_items_ = true;
+      return ++depth_, true;
+    }
+    if (depth_ == 1) return ++depth_, true;  // another key's value: skipped
+    return false;                            // an item that is not an array
+  }
+  bool end_object() override {
+    if (depth_ == 2 && in_items_) in_items_ = false;
+    --depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1) key_ = std::move(k);
+    if (depth_ == 2 && in_items_) id_ = std::move(k);
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 0 || (depth_ == 1 && key_ == "items")) return false;
+    if (depth_ == 2 && in_items_) {
+      node_ = NodeState();
+      field_ = 0;
+    } else if (depth_ >= 3 && in_items_) {
+      return false;  // nested inside an item
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    if (depth_ == 2 && in_items_) {
+      if (field_ < 5) return false;
+      state_->nodes[id_] = std::move(node_);
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  bool InItem() const { return in_items_ && depth_ == 3; }
+  // A value other than an item's string or number: fine outside items.
+  bool Value() const { return depth_ > 0 && !(in_items_ && depth_ <= 3); }
+  bool Number(bool nonzero) {
+    if (!InItem()) return Value();
+    if (field_ != 4) return false;
+    node_.folder = nonzero;
+    ++field_;
+    return true;
+  }
+
+  ContainerState* state_;
+  int depth_ = 0;          // 1 = inside the top object, 2 = inside "items", 3 = inside an item
+  bool in_items_ = false;  // depth >= 2 is within "items"
+  bool saw_items_ = false;
+  std::string key_;        // the current top-level key
+  std::string id_;         // the current item's id
+  NodeState node_;
+  int field_ = 0;          // the next field of the current item
+};
+
+}  // namespace
+
+bool DecodeNodes(std::string_view text, ContainerState* state) {
+  state->root_id.clear();
+  state->nodes.clear();
+  NodesReader reader(state);
+  const bool parsed = nlohmann::json::sax_parse(text, &reader);
+  if (parsed && reader.complete()) return true;
+  state->nodes.clear();
+  return false;
 }
 
 }  // namespace m365vault::sync

@@ -431,6 +431,44 @@ TEST_CASE("engine: a streamed 410 resync deletes only once its last batch is in"
   CHECK(h.state.delta_link == "https://graph.test/d2");
 }
 
+TEST_CASE("node maps are stored as the same JSON, written and read without a document", "[sync][engine]") {
+  ContainerState st;
+  st.root_id = "root\"1";
+  st.nodes["a"] = NodeState{"", "a.txt", "a.txt", "W/\"1\"", false};
+  st.nodes["f/\u00e9"] = NodeState{"", "Caf\u00e9\\x", "Caf\u00e9_x", "-", true};
+  st.nodes["b\n"] = NodeState{"f/\u00e9", "ctl\x01.txt", "ctl_.txt", "", false};
+  // The bytes the document-based encoder wrote (unchanged blobs keep their ids).
+  json items = json::object();
+  for (const auto& [id, n] : st.nodes) items[id] = json::array({n.parent, n.raw, n.name, n.etag, n.folder ? 1 : 0});
+  const std::string text = EncodeNodes(st);
+  CHECK(text == json({{"root_id", st.root_id}, {"items", items}}).dump());
+
+  ContainerState back;
+  back.nodes["stale"] = NodeState{};
+  REQUIRE(DecodeNodes(text, &back));
+  CHECK(back.root_id == st.root_id);
+  REQUIRE(back.nodes.size() == 3);
+  for (const auto& [id, n] : st.nodes) {
+    const NodeState& m = back.nodes.at(id);
+    CHECK(m.parent == n.parent);
+    CHECK(m.raw == n.raw);
+    CHECK(m.name == n.name);
+    CHECK(m.etag == n.etag);
+    CHECK(m.folder == n.folder);
+  }
+  // Unknown keys are skipped; malformed maps are refused.
+  CHECK(DecodeNodes(R"({"x":{"y":[1,{"z":null}]},"items":{},"root_id":"r"})", &back));
+  CHECK(back.nodes.empty());
+  CHECK(back.root_id == "r");
+  for (const char* bad : {"", "[]", "\"s\"", R"({"root_id":"r"})", R"({"items":[]})", R"({"items":{"a":{}}})",
+                          R"({"items":{"a":["p","r","n","e"]}})", R"({"items":{"a":["p","r","n","e",0,1]}})",
+                          R"({"items":{"a":["p","r","n",1,0]}})", R"({"items":{"a":["p","r","n","e","0"]}})",
+                          R"({"items":{"a":["p","r","n","e",0]})", R"({"items":{"a":"x"}})"}) {
+    INFO(bad);
+    CHECK_FALSE(DecodeNodes(bad, &back));
+  }
+}
+
 TEST_CASE("sync state store: unchanged containers are not read or rewritten", "[sync][engine]") {
   m365vault::testing::TestRepo store;
   SyncStateStore s1(*store.repo);
