@@ -20,7 +20,9 @@ Bytes EncodeSnapshot(const SnapshotInfo& s) {
   j["partial"] = s.partial;
   j["failed"] = json::array();
   for (const FailedItem& f : s.failed) {
-    j["failed"].push_back({{"object", f.object}, {"code", f.code}, {"reason", f.reason}, {"hint", f.hint}});
+    json item = {{"object", f.object}, {"code", f.code}, {"reason", f.reason}, {"hint", f.hint}};
+    if (!f.level.empty()) item["level"] = f.level;
+    j["failed"].push_back(std::move(item));
   }
   j["stats"] = s.stats;
   if (!s.sync_state.IsZero()) j["sync_state"] = s.sync_state.Hex();
@@ -45,7 +47,8 @@ Result<SnapshotInfo> DecodeSnapshot(ByteView data) {
     s.job_id = j.value("job_id", "");
     s.partial = j.value("partial", false);
     for (const json& f : j.value("failed", json::array())) {
-      s.failed.push_back({f.value("object", ""), f.value("code", ""), f.value("reason", ""), f.value("hint", "")});
+      s.failed.push_back({f.value("object", ""), f.value("code", ""), f.value("reason", ""), f.value("hint", ""),
+                          f.value("level", "")});
     }
     s.stats = j.value("stats", std::map<std::string, uint64_t>{});
     if (j.contains("sync_state") && !BlobId::FromHex(j["sync_state"].get<std::string>(), &s.sync_state)) {

@@ -23,7 +23,15 @@ struct FailedItem {
   std::string code;    // Graph error code, e.g. "ErrorItemNotFound"
   std::string reason;  // what happened
   std::string hint;    // what the admin can do
+  std::string level;   // kLevelTop, kLevelContainer or kLevelContent ("" = unknown)
 };
+
+// Levels of a failure, for the warnings' thresholds: a whole object (a
+// mailbox, a user's OneDrive), a container below it (a folder, a calendar, a
+// drive's round), or one item.
+inline constexpr char kLevelTop[] = "top";
+inline constexpr char kLevelContainer[] = "container";
+inline constexpr char kLevelContent[] = "content";
 
 struct SnapshotInfo {
   std::string id;           // 32 hex characters; assigned when saved

@@ -70,6 +70,7 @@ struct TenantRecord {
   std::string login_url;
   std::string ca_file;
   int64_t created_ns = 0;
+  int64_t license_expiry_ns = 0;  // the tenant's licence / subscription expiry; 0 = not set
 };
 
 // The decrypted credential, for the Graph client only. The caller should not
@@ -98,6 +99,7 @@ struct JobCounts {
   uint64_t objects_failed = 0;
   uint64_t items = 0;  // messages, files, ... written
   uint64_t bytes = 0;
+  uint64_t containers_total = 0;  // folders, calendars, drives ... the run visited (0: not recorded)
 };
 
 struct JobRecord {
@@ -105,6 +107,7 @@ struct JobRecord {
   std::string tenant;
   std::string kind;         // "discovery", "backup", "restore", "check", "prune", ...
   std::string object_type;  // "exchange", "onedrive", ... or ""
+  std::string scope;        // backups: which objects ("" every protected one; see StartJob)
   JobStatus status = JobStatus::kRunning;
   int64_t started_ns = 0;
   int64_t ended_ns = 0;  // 0 while running
@@ -123,6 +126,8 @@ struct JobEvent {
   std::string code;    // Graph error code, e.g. "ErrorItemNotFound", or ""
   std::string reason;
   std::string hint;  // what the admin can do
+  std::string level;  // "top" (a mailbox, a OneDrive), "container" (a folder, a drive), "content"
+                      // (an item), or "" (unknown: written by an older version)
 };
 
 struct AuditEntry {
@@ -182,6 +187,9 @@ class Vault {
   // Forgets the tenant. With `purge`, also deletes its repository and cache
   // (only the files a repository consists of). NotFound if unknown.
   Status RemoveTenant(const std::string& name, bool purge);
+  // Sets (ns since the epoch) or clears (0) the tenant's licence /
+  // subscription expiry, shown and warned about by `status`.
+  Status SetLicenseExpiry(const std::string& name, int64_t expiry_ns);
   // Opens the tenant's repository with the master key; `options.cache_dir`
   // defaults to <vault>/cache/<name>.
   Result<std::unique_ptr<Repository>> OpenRepository(const std::string& name, RepositoryOptions options = {});
@@ -189,8 +197,11 @@ class Vault {
   Result<TenantCredential> GetTenantCredential(const std::string& name);
 
   // --- jobs ---
-  // Records a running job; returns its id.
-  Result<int64_t> StartJob(const std::string& tenant, const std::string& kind, const std::string& object_type);
+  // Records a running job; returns its id. `scope` says which objects a
+  // backup takes: "" every protected object, "type-schedule" those on the
+  // type's own schedule, "container:NAME" one container's.
+  Result<int64_t> StartJob(const std::string& tenant, const std::string& kind, const std::string& object_type,
+                           const std::string& scope = "");
   Status UpdateJobCounts(int64_t id, const JobCounts& counts);
   Status AddJobEvent(const JobEvent& event);
   // Ends a job. REQUIRES: status != kRunning. NotFound if unknown;

@@ -64,6 +64,18 @@ CREATE TABLE IF NOT EXISTS audit(
 );
 )sql";
 
+// Version 2: a tenant's licence / subscription expiry (0 = not set); a job's
+// scope (which objects a backup run took: "" every protected object,
+// "type-schedule" those on the type's own schedule, "container:NAME" one
+// container) and the number of containers it visited; a job event's level
+// ("top", "container", "content"; "" for events written by version 1).
+constexpr char kSchemaV2[] = R"sql(
+ALTER TABLE tenants ADD COLUMN license_expiry INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN containers_total INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job_events ADD COLUMN level TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 Result<std::unique_ptr<VaultDb>> VaultDb::Open(const std::string& path, bool create) {
@@ -109,7 +121,8 @@ Status VaultDb::Migrate() {
   Transaction t(*this);
   M365_RETURN_IF_ERROR(t.status());
   if (version < 1) M365_RETURN_IF_ERROR(Exec(kSchemaV1));
-  // Future migrations: if (version < 2) ...
+  if (version < 2) M365_RETURN_IF_ERROR(Exec(kSchemaV2));
+  // Future migrations: if (version < 3) ...
   M365_RETURN_IF_ERROR(Exec(("PRAGMA user_version=" + std::to_string(kVaultSchemaVersion)).c_str()));
   return t.Commit();
 }

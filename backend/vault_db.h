@@ -26,7 +26,7 @@ struct sqlite3_stmt;
 
 namespace m365vault {
 
-inline constexpr int kVaultSchemaVersion = 1;
+inline constexpr int kVaultSchemaVersion = 2;
 
 class VaultDb {
  public:

@@ -13,7 +13,7 @@ namespace {
 
 constexpr char kJobColumns[] =
     "id, tenant, kind, object_type, status, started, ended, objects_total, objects_done, objects_failed,"
-    " items, bytes, snapshot_id, error, host, pid";
+    " items, bytes, snapshot_id, error, host, pid, scope, containers_total";
 
 const std::string& HostName() {
   static const std::string kHost = [] {
@@ -55,6 +55,8 @@ JobRecord ReadJob(Stmt& s) {
   j.error = s.Text(13);
   j.host = s.Text(14);
   j.pid = s.Int(15);
+  j.scope = s.Text(16);
+  j.counts.containers_total = static_cast<uint64_t>(s.Int(17));
   if (j.status == JobStatus::kRunning && ProcessGone(j.host, j.pid)) j.status = JobStatus::kInterrupted;
   return j;
 }
@@ -65,24 +67,27 @@ void BindCounts(Stmt& s, int first, const JobCounts& c) {
   s.Bind(first + 2, static_cast<int64_t>(c.objects_failed));
   s.Bind(first + 3, static_cast<int64_t>(c.items));
   s.Bind(first + 4, static_cast<int64_t>(c.bytes));
+  s.Bind(first + 5, static_cast<int64_t>(c.containers_total));
 }
 
 }  // namespace
 
-Result<int64_t> Vault::StartJob(const std::string& tenant, const std::string& kind, const std::string& object_type) {
+Result<int64_t> Vault::StartJob(const std::string& tenant, const std::string& kind, const std::string& object_type,
+                                const std::string& scope) {
   if (kind.empty()) return Status::InvalidArgument("a job needs a kind");
   std::lock_guard<std::mutex> l(db_->mu());
   int64_t now = NowNs();
   Transaction t(*db_);
   M365_RETURN_IF_ERROR(t.status());
   Stmt s(*db_,
-         "INSERT INTO jobs(tenant, kind, object_type, status, started, host, pid)"
-         " VALUES (?, ?, ?, 'running', ?, ?, ?)");
+         "INSERT INTO jobs(tenant, kind, object_type, status, started, host, pid, scope)"
+         " VALUES (?, ?, ?, 'running', ?, ?, ?, ?)");
   s.Bind(1, tenant).Bind(2, kind).Bind(3, object_type).Bind(4, now).Bind(5, HostName());
-  s.Bind(6, static_cast<int64_t>(::getpid()));
+  s.Bind(6, static_cast<int64_t>(::getpid())).Bind(7, scope);
   M365_RETURN_IF_ERROR(s.Run());
   int64_t id = db_->LastInsertRowid();
   nlohmann::json details = {{"job", id}, {"tenant", tenant}, {"kind", kind}, {"object_type", object_type}};
+  if (!scope.empty()) details["scope"] = scope;
   M365_RETURN_IF_ERROR(InsertAudit(*db_, now, "job.start", details.dump()));
   M365_RETURN_IF_ERROR(t.Commit());
   return id;
@@ -91,10 +96,10 @@ Result<int64_t> Vault::StartJob(const std::string& tenant, const std::string& ki
 Status Vault::UpdateJobCounts(int64_t id, const JobCounts& counts) {
   std::lock_guard<std::mutex> l(db_->mu());
   Stmt s(*db_,
-         "UPDATE jobs SET objects_total = ?, objects_done = ?, objects_failed = ?, items = ?, bytes = ?"
-         " WHERE id = ? AND status = 'running'");
+         "UPDATE jobs SET objects_total = ?, objects_done = ?, objects_failed = ?, items = ?, bytes = ?,"
+         " containers_total = ? WHERE id = ? AND status = 'running'");
   BindCounts(s, 1, counts);
-  s.Bind(6, id);
+  s.Bind(7, id);
   M365_RETURN_IF_ERROR(s.Run());
   if (db_->Changes() == 0) return Status::NotFound("no running job " + std::to_string(id));
   return Status::OK();
@@ -102,9 +107,10 @@ Status Vault::UpdateJobCounts(int64_t id, const JobCounts& counts) {
 
 Status Vault::AddJobEvent(const JobEvent& event) {
   std::lock_guard<std::mutex> l(db_->mu());
-  Stmt s(*db_, "INSERT INTO job_events(job_id, time, object, code, reason, hint) VALUES (?, ?, ?, ?, ?, ?)");
+  Stmt s(*db_,
+         "INSERT INTO job_events(job_id, time, object, code, reason, hint, level) VALUES (?, ?, ?, ?, ?, ?, ?)");
   s.Bind(1, event.job_id).Bind(2, event.time_ns ? event.time_ns : NowNs());
-  s.Bind(3, event.object).Bind(4, event.code).Bind(5, event.reason).Bind(6, event.hint);
+  s.Bind(3, event.object).Bind(4, event.code).Bind(5, event.reason).Bind(6, event.hint).Bind(7, event.level);
   Status st = s.Run();
   // The foreign key names the job; a violation means there is no such job.
   if (st.code() == Status::Code::kAlreadyExists) return Status::NotFound("no job " + std::to_string(event.job_id));
@@ -129,10 +135,10 @@ Status Vault::FinishJob(int64_t id, JobStatus status, const JobCounts& counts, c
   }
   Stmt s(*db_,
          "UPDATE jobs SET status = ?, ended = ?, objects_total = ?, objects_done = ?, objects_failed = ?,"
-         " items = ?, bytes = ?, snapshot_id = ?, error = ? WHERE id = ?");
+         " items = ?, bytes = ?, containers_total = ?, snapshot_id = ?, error = ? WHERE id = ?");
   s.Bind(1, JobStatusName(status)).Bind(2, now);
   BindCounts(s, 3, counts);
-  s.Bind(8, snapshot_id).Bind(9, error).Bind(10, id);
+  s.Bind(9, snapshot_id).Bind(10, error).Bind(11, id);
   M365_RETURN_IF_ERROR(s.Run());
   nlohmann::json details = {{"job", id}, {"status", JobStatusName(status)}, {"snapshot", snapshot_id}};
   M365_RETURN_IF_ERROR(InsertAudit(*db_, now, "job.finish", details.dump()));
@@ -166,13 +172,14 @@ Result<JobRecord> Vault::GetJob(int64_t id) {
 
 Result<std::vector<JobEvent>> Vault::ListJobEvents(int64_t job_id) {
   std::lock_guard<std::mutex> l(db_->mu());
-  Stmt s(*db_, "SELECT job_id, time, object, code, reason, hint FROM job_events WHERE job_id = ? ORDER BY id");
+  Stmt s(*db_,
+         "SELECT job_id, time, object, code, reason, hint, level FROM job_events WHERE job_id = ? ORDER BY id");
   s.Bind(1, job_id);
   std::vector<JobEvent> out;
   for (;;) {
     M365_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
-    out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+    out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6)});
   }
   return out;
 }

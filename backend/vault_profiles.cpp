@@ -110,12 +110,35 @@ Status ValidateProfile(const ScanProfile& p, const std::vector<std::string>& sup
     if (!Contains(p.types, r.type)) {
       return Status::InvalidArgument("rule '" + FormatRule(r) + "' is for a type the profile does not protect");
     }
+    if (r.field == RuleField::kSite && !TypeHasSite(r.type)) {
+      return Status::InvalidArgument("rule '" + FormatRule(r) + "': " + r.type +
+                                     " objects have no site URL (a mailbox is not a site); match mailboxes by "
+                                     "user, mailbox or group, and OneDrives by site");
+    }
   }
   for (const auto& t : p.types) {
     bool any = std::any_of(p.rules.begin(), p.rules.end(), [&](const ProfileRule& r) { return r.type == t; });
     if (!any) return Status::InvalidArgument("advanced mode needs at least one rule for type '" + t + "'");
   }
   return Status::OK();
+}
+
+bool TypeHasSite(std::string_view type) { return type != "exchange"; }
+
+bool ProfileUsesField(const ScanProfile& profile, RuleField field, std::string_view type) {
+  if (profile.mode != ProfileMode::kAdvanced) return false;
+  return std::any_of(profile.rules.begin(), profile.rules.end(), [&](const ProfileRule& r) {
+    return r.field == field && (type.empty() || r.type == type);
+  });
+}
+
+std::string SiteUrlOfDrive(std::string_view drive_url) {
+  std::string_view url = drive_url;
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  size_t scheme = url.find("://");
+  size_t path = url.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
+  if (path == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, url.rfind('/')));  // the last '/' is at or after `path`
 }
 
 bool WildcardMatch(std::string_view pattern, std::string_view text) {
@@ -162,7 +185,8 @@ RuleDecision EvaluateProfile(const ScanProfile& profile, const std::string& type
                             [&](const std::string& g) { return WildcardMatch(r.pattern, g); });
         break;
       case RuleField::kSite:
-        match = !object.site_url.empty() && WildcardMatch(r.pattern, object.site_url);
+        match = (!object.site_url.empty() && WildcardMatch(r.pattern, object.site_url)) ||
+                (!object.drive_url.empty() && WildcardMatch(r.pattern, object.drive_url));
         break;
     }
     if (!match) continue;
@@ -216,6 +240,15 @@ std::string FormatScheduleTimes(const std::vector<int>& minutes) {
   std::string s;
   for (int m : minutes) s += (s.empty() ? "" : ",") + FormatMinute(m);
   return s;
+}
+
+std::vector<std::string> ProfileContainers(const ScanProfile& profile, const std::string& type) {
+  std::set<std::string> names;
+  if (profile.mode != ProfileMode::kAdvanced) return {};
+  for (const auto& r : profile.rules) {
+    if (r.type == type && r.include) names.insert(r.container.empty() ? "default" : r.container);
+  }
+  return {names.begin(), names.end()};
 }
 
 }  // namespace m365vault

@@ -9,7 +9,19 @@
 //             pattern matches an object decides (include: protected, in the
 //             rule's named container; exclude: unprotected); an object no
 //             rule matches is unprotected. At least one rule per type.
-// A Schedule is up to four backup times a day (UTC, HH:MM) per object type.
+// What each field matches (ProfileObject):
+//   user, mailbox  the user's UPN;
+//   group          the displayName or mail of a group the user belongs to,
+//                  directly or through nested groups (Microsoft 365,
+//                  security, mail-enabled security and distribution groups);
+//   site           the URL of the object's site: for onedrive the personal
+//                  site (https://contoso-my.sharepoint.com/personal/alice_contoso_com)
+//                  or the drive's own URL (.../Documents). A mailbox has no
+//                  site, so an exchange site rule is refused (ValidateProfile).
+// A Schedule is up to four backup times a day (UTC, HH:MM) per object type,
+// or per named container of a type (advanced mode): the objects the profile
+// puts into a container with a schedule of its own are backed up at those
+// times instead of the type's.
 //
 // A tenant without a stored profile has the default express profile with
 // every supported type (so `tenant add` gives protection without extra
@@ -73,19 +85,39 @@ Result<ProfileRule> ParseRule(std::string_view text);
 std::string FormatRule(const ProfileRule& rule);  // the inverse of ParseRule
 
 // InvalidArgument on an unknown type (not in `supported`), a bad discovery
-// time, a rule for a type outside the profile, or advanced mode without at
-// least one rule per type.
+// time, a rule for a type outside the profile, a site rule for a type whose
+// objects have no site (TypeHasSite), or advanced mode without at least one
+// rule per type.
 Status ValidateProfile(const ScanProfile& profile, const std::vector<std::string>& supported);
+
+// Whether objects of `type` have a site URL a site rule can match: false for
+// "exchange" (a mailbox), true for the types backed by SharePoint.
+bool TypeHasSite(std::string_view type);
+
+// Which rule fields of `profile` apply to `type` (all types if empty):
+// discovery fetches group memberships and site URLs only when asked to.
+bool ProfileUsesField(const ScanProfile& profile, RuleField field, std::string_view type = {});
 
 // Case-insensitive glob: '*' matches any run (also empty), '?' one character.
 bool WildcardMatch(std::string_view pattern, std::string_view text);
 
 // One discovered object, as far as the rules can see it.
 struct ProfileObject {
-  std::string upn;                  // user / mailbox
-  std::vector<std::string> groups;  // group names or ids (may be unknown: empty)
-  std::string site_url;             // SharePoint / OneDrive URL, if known
+  std::string upn;  // user / mailbox
+  // displayName and mail of the groups the user is a (transitive) member of.
+  // Discovery lists only the groups some group rule's pattern matches, which
+  // is all the evaluation needs; empty when the profile has no group rules.
+  std::vector<std::string> groups;
+  std::string site_url;   // the object's site (OneDrive: the personal site), if known
+  std::string drive_url;  // the drive's own URL (OneDrive: .../Documents), if known
 };
+
+// The personal site of a OneDrive from its drive's webUrl: the URL without
+// its last path segment (the library), e.g.
+// https://contoso-my.sharepoint.com/personal/alice_contoso_com/Documents ->
+// https://contoso-my.sharepoint.com/personal/alice_contoso_com. A URL without
+// a path is returned unchanged; a trailing '/' is dropped first.
+std::string SiteUrlOfDrive(std::string_view drive_url);
 
 struct RuleDecision {
   bool protect = false;
@@ -110,7 +142,12 @@ struct Schedule {
   std::string type;
   std::vector<int> minutes;  // sorted minutes of the UTC day, 1..4 of them
   bool stored = false;       // false: kDefaultScheduleTimes
+  std::string container;     // "" = the type's schedule
 };
+
+// The containers the include rules of `type` name (advanced mode; "default"
+// for an include rule without one), sorted and unique. Express mode: none.
+std::vector<std::string> ProfileContainers(const ScanProfile& profile, const std::string& type);
 
 // What the last discovery found for one type (per tenant).
 struct DiscoveryResult {
@@ -138,8 +175,16 @@ class ProfileStore {
 
   // The stored schedule of a type, else kDefaultScheduleTimes.
   Result<Schedule> GetSchedule(const std::string& tenant, const std::string& type);
-  // Stores the schedule. InvalidArgument on 0 or more than 4 times.
+  // Stores the schedule (of the type, or of schedule.container). InvalidArgument
+  // on 0 or more than 4 times. The caller checks that a container exists in
+  // the profile (ProfileContainers).
   Status SetSchedule(const Schedule& schedule);
+  // The containers of `type` with a schedule of their own, sorted by name
+  // (including containers the profile no longer names).
+  Result<std::vector<Schedule>> ListContainerSchedules(const std::string& tenant, const std::string& type);
+  // Removes a container's own schedule (its objects follow the type's again).
+  // NotFound if it has none.
+  Status RemoveContainerSchedule(const std::string& tenant, const std::string& type, const std::string& container);
 
   Status SaveDiscovery(const DiscoveryResult& result);
   // std::nullopt when no discovery ran yet.

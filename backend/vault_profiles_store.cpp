@@ -26,6 +26,14 @@ CREATE TABLE IF NOT EXISTS backup_schedules(
   updated INTEGER NOT NULL,
   PRIMARY KEY(tenant, object_type)
 );
+CREATE TABLE IF NOT EXISTS container_schedules(
+  tenant TEXT NOT NULL,
+  object_type TEXT NOT NULL,
+  container TEXT NOT NULL,
+  times TEXT NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY(tenant, object_type, container)
+);
 CREATE TABLE IF NOT EXISTS discovery_results(
   tenant TEXT NOT NULL,
   object_type TEXT NOT NULL,
@@ -144,11 +152,62 @@ Status ProfileStore::SetSchedule(const Schedule& schedule) {
   int64_t now = NowNs();
   Transaction t(*db_);
   M365_RETURN_IF_ERROR(t.status());
-  Stmt s(*db_, "INSERT OR REPLACE INTO backup_schedules(tenant, object_type, times, updated) VALUES (?, ?, ?, ?)");
-  s.Bind(1, schedule.tenant).Bind(2, schedule.type).Bind(3, times).Bind(4, now);
-  M365_RETURN_IF_ERROR(s.Run());
+  if (schedule.container.empty()) {
+    Stmt s(*db_, "INSERT OR REPLACE INTO backup_schedules(tenant, object_type, times, updated) VALUES (?, ?, ?, ?)");
+    s.Bind(1, schedule.tenant).Bind(2, schedule.type).Bind(3, times).Bind(4, now);
+    M365_RETURN_IF_ERROR(s.Run());
+  } else {
+    Stmt s(*db_,
+           "INSERT OR REPLACE INTO container_schedules(tenant, object_type, container, times, updated)"
+           " VALUES (?, ?, ?, ?, ?)");
+    s.Bind(1, schedule.tenant).Bind(2, schedule.type).Bind(3, schedule.container).Bind(4, times).Bind(5, now);
+    M365_RETURN_IF_ERROR(s.Run());
+  }
   nlohmann::json details = {{"tenant", schedule.tenant}, {"type", schedule.type}, {"times", times}};
+  if (!schedule.container.empty()) details["container"] = schedule.container;
   M365_RETURN_IF_ERROR(InsertAudit(*db_, now, "schedule.set", details.dump()));
+  return t.Commit();
+}
+
+Result<std::vector<Schedule>> ProfileStore::ListContainerSchedules(const std::string& tenant,
+                                                                   const std::string& type) {
+  std::lock_guard<std::mutex> l(db_->mu());
+  Stmt s(*db_,
+         "SELECT container, times FROM container_schedules WHERE tenant = ? AND object_type = ? ORDER BY container");
+  s.Bind(1, tenant).Bind(2, type);
+  std::vector<Schedule> out;
+  for (;;) {
+    M365_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    Schedule sc;
+    sc.tenant = tenant;
+    sc.type = type;
+    sc.container = s.Text(0);
+    auto times = ParseScheduleTimes(s.Text(1));
+    if (!times.ok()) {
+      return Status::Corruption("schedule of " + tenant + "/" + type + " container " + sc.container + ": " +
+                                times.status().message());
+    }
+    sc.minutes = std::move(times).value();
+    sc.stored = true;
+    out.push_back(std::move(sc));
+  }
+  return out;
+}
+
+Status ProfileStore::RemoveContainerSchedule(const std::string& tenant, const std::string& type,
+                                             const std::string& container) {
+  std::lock_guard<std::mutex> l(db_->mu());
+  Transaction t(*db_);
+  M365_RETURN_IF_ERROR(t.status());
+  Stmt s(*db_, "DELETE FROM container_schedules WHERE tenant = ? AND object_type = ? AND container = ?");
+  s.Bind(1, tenant).Bind(2, type).Bind(3, container);
+  M365_RETURN_IF_ERROR(s.Run());
+  if (db_->Changes() == 0) {
+    return Status::NotFound("container '" + container + "' of " + tenant + "/" + type + " has no schedule of its own");
+  }
+  nlohmann::json details = {{"tenant", tenant}, {"type", type}, {"container", container}};
+  M365_RETURN_IF_ERROR(InsertAudit(*db_, NowNs(), "schedule.remove", details.dump()));
   return t.Commit();
 }
 

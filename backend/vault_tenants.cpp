@@ -13,7 +13,8 @@ namespace m365vault {
 namespace {
 
 constexpr char kTenantColumns[] =
-    "name, tenant_id, client_id, credential_kind, storage, region, graph_url, login_url, ca_file, created";
+    "name, tenant_id, client_id, credential_kind, storage, region, graph_url, login_url, ca_file, created,"
+    " license_expiry";
 
 // The files and folders a repository consists of (LocalStorage layout); purge
 // removes only these, never anything else in a user-chosen folder.
@@ -31,6 +32,7 @@ TenantRecord ReadTenant(Stmt& s) {
   t.login_url = s.Text(7);
   t.ca_file = s.Text(8);
   t.created_ns = s.Int(9);
+  t.license_expiry_ns = s.Int(10);
   return t;
 }
 
@@ -201,6 +203,20 @@ Result<TenantRecord> Vault::GetTenant(const std::string& name) {
   M365_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return Status::NotFound("no tenant named '" + name + "' (see 'm365vault tenant list')");
   return ReadTenant(s);
+}
+
+Status Vault::SetLicenseExpiry(const std::string& name, int64_t expiry_ns) {
+  if (expiry_ns < 0) return Status::InvalidArgument("a licence expiry cannot be before 1970");
+  M365_RETURN_IF_ERROR(GetTenant(name).status());
+  std::lock_guard<std::mutex> l(db_->mu());
+  Transaction t(*db_);
+  M365_RETURN_IF_ERROR(t.status());
+  Stmt s(*db_, "UPDATE tenants SET license_expiry = ? WHERE name = ?");
+  s.Bind(1, expiry_ns).Bind(2, name);
+  M365_RETURN_IF_ERROR(s.Run());
+  nlohmann::json details = {{"tenant", name}, {"license_expiry_ns", expiry_ns}};
+  M365_RETURN_IF_ERROR(InsertAudit(*db_, NowNs(), "tenant.license", details.dump()));
+  return t.Commit();
 }
 
 Status Vault::RemoveTenant(const std::string& name, bool purge) {

@@ -29,6 +29,7 @@ nlohmann::ordered_json JobJson(const JobRecord& j) {
           {"tenant", j.tenant},
           {"kind", j.kind},
           {"type", j.object_type},
+          {"scope", j.scope},
           {"status", JobStatusName(j.status)},
           {"started", FormatTime(j.started_ns)},
           {"ended", FormatTime(j.ended_ns)},
@@ -37,6 +38,7 @@ nlohmann::ordered_json JobJson(const JobRecord& j) {
           {"objects_failed", j.counts.objects_failed},
           {"items", j.counts.items},
           {"bytes", j.counts.bytes},
+          {"containers", j.counts.containers_total},
           {"snapshot", j.snapshot_id},
           {"error", j.error},
           {"host", j.host},
@@ -45,7 +47,8 @@ nlohmann::ordered_json JobJson(const JobRecord& j) {
 
 nlohmann::ordered_json EventJson(const JobEvent& e) {
   return {
-      {"time", FormatTime(e.time_ns)}, {"object", e.object}, {"code", e.code}, {"reason", e.reason}, {"hint", e.hint}};
+      {"time", FormatTime(e.time_ns)}, {"object", e.object}, {"level", e.level}, {"code", e.code},
+      {"reason", e.reason},            {"hint", e.hint}};
 }
 
 std::string Duration(const JobRecord& j) { return j.ended_ns ? FormatDuration(j.ended_ns - j.started_ns) : "-"; }
@@ -84,7 +87,8 @@ int RunJobs(Context& ctx, const JobsOptions& o) {
 void PrintJobText(std::ostream& out, const JobRecord& j, const std::vector<JobEvent>& events) {
   out << "Job:       " << j.id << "\n"
       << "Tenant:    " << j.tenant << "\n"
-      << "Kind:      " << j.kind << (j.object_type.empty() ? "" : " (" + j.object_type + ")") << "\n"
+      << "Kind:      " << j.kind << (j.object_type.empty() ? "" : " (" + j.object_type + ")")
+      << (j.scope.empty() ? "" : ", " + j.scope) << "\n"
       << "Status:    " << JobStatusName(j.status) << "\n"
       << "Started:   " << FormatTime(j.started_ns) << "\n"
       << "Ended:     " << (j.ended_ns ? FormatTime(j.ended_ns) + " (" + Duration(j) + ")" : "-") << "\n"
@@ -96,6 +100,7 @@ void PrintJobText(std::ostream& out, const JobRecord& j, const std::vector<JobEv
   out << "Events:    " << events.size() << "\n";
   for (const auto& e : events) {
     out << "  " << FormatTime(e.time_ns) << "  " << (e.object.empty() ? "-" : e.object);
+    if (!e.level.empty()) out << "  (" << e.level << ")";
     if (!e.code.empty()) out << "  [" << e.code << "]";
     out << "\n    " << e.reason << "\n";
     if (!e.hint.empty()) out << "    hint: " << e.hint << "\n";
@@ -144,9 +149,10 @@ void RegisterJobCommands(CLI::App& app, Context& ctx) {
       ->type_name("N")
       ->check(CLI::NonNegativeNumber);
   jobs->footer(R"(
---json: {"jobs": [{"id", "tenant", "kind", "type", "status", "started", "ended",
-"objects_total", "objects_done", "objects_failed", "items", "bytes", "snapshot",
-"error", "host", "pid"}]}. Status is running, succeeded, partial, failed, or
+--json: {"jobs": [{"id", "tenant", "kind", "type", "scope", "status", "started", "ended",
+"objects_total", "objects_done", "objects_failed", "items", "bytes", "containers",
+"snapshot", "error", "host", "pid"}]}. Scope: "" every protected object, "type-schedule"
+(the type's scheduled run, without containers on their own schedules) or "container:NAME". Status is running, succeeded, partial, failed, or
 interrupted (still marked running but its process is gone: the run was killed).)");
   AddGlobalOptions(jobs, ctx, /*json=*/true);
   SetHandler(jobs, ctx, [&ctx, jo] { return RunJobs(ctx, *jo); });
@@ -161,7 +167,8 @@ interrupted (still marked running but its process is gone: the run was killed).)
       ->type_name("FILE");
   show->footer(R"(
 --json: the job object of 'jobs --json' plus "events": [{"time", "object",
-"code", "reason", "hint"}].)");
+"level", "code", "reason", "hint"}]; level is top (a mailbox, a OneDrive),
+container (a folder, a calendar) or content (an item).)");
   AddGlobalOptions(show, ctx, /*json=*/true);
   SetHandler(show, ctx, [&ctx, so] { return RunJobShow(ctx, *so); });
 }

@@ -1,11 +1,13 @@
-// cli/cmd_profile.cpp: m365vault profile show|set|test NAME, schedule show|set NAME
+// cli/cmd_profile.cpp: m365vault profile show|set|test NAME, schedule show|set|remove NAME
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <ostream>
+#include <sstream>
 
 #include "backend/vault_profiles.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/profile_report.h"
 #include "sync/engine/backup_run.h"
 #include "sync/schedule/daemon.h"
 
@@ -25,6 +27,7 @@ struct ScheduleOptions {
   std::string tenant;
   std::string type;
   std::string at;
+  std::string container;
 };
 
 nlohmann::ordered_json ProfileJson(const ScanProfile& p) {
@@ -69,31 +72,55 @@ Result<Opened> Open(Context& ctx) {
   return o;
 }
 
+nlohmann::ordered_json TimesJson(const std::vector<int>& minutes) {
+  nlohmann::ordered_json at = nlohmann::ordered_json::array();
+  for (int m : minutes) at.push_back(FormatMinute(m));
+  return at;
+}
+
+// The schedules of the profile's types and of their containers: JSON
+// {"TYPE": ["HH:MM", ...]} and {"TYPE": {"CONTAINER": ["HH:MM", ...]}}, or text.
+Status ListSchedules(ProfileStore& store, const ScanProfile& p, nlohmann::ordered_json* types,
+                     nlohmann::ordered_json* containers, std::ostream* text) {
+  *types = nlohmann::ordered_json::object();
+  *containers = nlohmann::ordered_json::object();
+  if (text) *text << "Schedules (UTC):\n";
+  for (const auto& t : p.types) {
+    M365_ASSIGN_OR_RETURN(Schedule sc, store.GetSchedule(p.tenant, t));
+    M365_ASSIGN_OR_RETURN(auto own, store.ListContainerSchedules(p.tenant, t));
+    (*types)[t] = TimesJson(sc.minutes);
+    if (text) *text << "  " << t << ": " << FormatScheduleTimes(sc.minutes) << (sc.stored ? "" : " (default)") << "\n";
+    const std::vector<std::string> named = ProfileContainers(p, t);
+    for (const auto& c : own) {
+      const bool in_profile = std::find(named.begin(), named.end(), c.container) != named.end();
+      (*containers)[t][c.container] = TimesJson(c.minutes);
+      if (text) {
+        *text << "    container " << c.container << ": " << FormatScheduleTimes(c.minutes)
+              << (in_profile ? "" : " (not in the profile: not used)") << "\n";
+      }
+    }
+  }
+  return Status::OK();
+}
+
 int RunShow(Context& ctx, const ProfileOptions& o) {
   auto v = Open(ctx);
   if (!v.ok()) return ctx.Fail(v.status());
   auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
   if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
+  nlohmann::ordered_json schedules, containers;
+  std::ostringstream text;
+  Status st = ListSchedules(*v->store, *p, &schedules, &containers, &text);
+  if (!st.ok()) return ctx.Fail(st);
   if (ctx.json()) {
     auto doc = ProfileJson(*p);
-    nlohmann::ordered_json schedules = nlohmann::ordered_json::object();
-    for (const auto& t : p->types) {
-      auto sc = v->store->GetSchedule(o.tenant, t);
-      if (!sc.ok()) return ctx.Fail(sc.status());
-      schedules[t] = nlohmann::ordered_json::array();
-      for (int m : sc->minutes) schedules[t].push_back(FormatMinute(m));
-    }
     doc["schedules"] = schedules;
+    doc["container_schedules"] = containers;
     PrintJson(ctx.out(), doc);
     return kExitOk;
   }
   PrintProfile(ctx.out(), *p);
-  ctx.out() << "Schedules (UTC):\n";
-  for (const auto& t : p->types) {
-    auto sc = v->store->GetSchedule(o.tenant, t);
-    if (!sc.ok()) return ctx.Fail(sc.status());
-    ctx.out() << "  " << t << ": " << FormatScheduleTimes(sc->minutes) << (sc->stored ? "" : " (default)") << "\n";
-  }
+  ctx.out() << text.str();
   return kExitOk;
 }
 
@@ -147,63 +174,82 @@ int RunSet(Context& ctx, const ProfileOptions& o) {
 int RunTest(Context& ctx, const ProfileOptions& o) {
   auto v = Open(ctx);
   if (!v.ok()) return ctx.Fail(v.status());
-  auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
-  if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
-  auto matches = sync::RunDiscovery(*v->vault, *v->store, o.tenant, Clock::Real());
-  if (!matches.ok()) return ctx.Fail(matches.status());
+  auto report = sync::RunDiscovery(*v->vault, *v->store, o.tenant, Clock::Real());
+  if (!report.ok()) return ctx.Fail(report.status(), "list tenants with 'm365vault tenant list'");
+  const ScanProfile& p = report->profile;
   if (ctx.json()) {
-    nlohmann::ordered_json types = nlohmann::ordered_json::array();
-    for (const auto& m : *matches) {
-      nlohmann::ordered_json rules = nlohmann::ordered_json::array();
-      for (size_t i = 0; i < m.rule_matches.size(); ++i) {
-        if (p->rules[i].type != m.type) continue;
-        rules.push_back({{"rule", FormatRule(p->rules[i])}, {"matched", m.rule_matches[i]}});
-      }
-      nlohmann::ordered_json prot = nlohmann::ordered_json::array();
-      for (const auto& [upn, container] : m.protected_objects) prot.push_back({{"object", upn}, {"container", container}});
-      types.push_back({{"type", m.type},
-                       {"discovered", m.discovered},
-                       {"rules", rules},
-                       {"protected", prot},
-                       {"unprotected", m.unprotected}});
-    }
-    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"mode", ProfileModeName(p->mode)}, {"types", types}});
+    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"mode", ProfileModeName(p.mode)}, {"types", ProfileMatchesJson(p, report->matches)}});
     return kExitOk;
   }
-  for (const auto& m : *matches) {
-    ctx.out() << m.type << ": " << m.protected_objects.size() << " of " << m.discovered << " objects protected\n";
-    for (size_t i = 0; i < m.rule_matches.size(); ++i) {
-      if (p->rules[i].type != m.type) continue;
-      ctx.out() << "  rule " << i + 1 << " " << FormatRule(p->rules[i]) << ": " << m.rule_matches[i].size()
-                << " matched\n";
-      for (const auto& upn : m.rule_matches[i]) ctx.out() << "    " << upn << "\n";
-    }
-    if (!m.unprotected.empty()) {
-      ctx.out() << "  unprotected (discovered but not protected): " << m.unprotected.size() << "\n";
-      for (const auto& upn : m.unprotected) ctx.out() << "    " << upn << "\n";
-    }
-  }
+  PrintProfileMatches(ctx.out(), p, report->matches);
   return kExitOk;
+}
+
+Status CheckType(const std::string& type) {
+  const auto supported = sync::SupportedTypes();
+  if (std::find(supported.begin(), supported.end(), type) != supported.end()) return Status::OK();
+  return Status::InvalidArgument("unknown object type '" + type + "'");
 }
 
 int RunScheduleSet(Context& ctx, const ScheduleOptions& o) {
   auto times = ParseScheduleTimes(o.at);
   if (!times.ok()) return ctx.Fail(times.status());
-  const auto supported = sync::SupportedTypes();
-  if (std::find(supported.begin(), supported.end(), o.type) == supported.end()) {
-    return ctx.Fail(Status::InvalidArgument("unknown object type '" + o.type + "'"));
-  }
+  if (Status st = CheckType(o.type); !st.ok()) return ctx.Fail(st);
   auto v = Open(ctx);
   if (!v.ok()) return ctx.Fail(v.status());
-  Status st = v->store->SetSchedule({o.tenant, o.type, *times, true});
+  if (!o.container.empty()) {
+    auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
+    if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
+    const std::vector<std::string> named = ProfileContainers(*p, o.type);
+    if (std::find(named.begin(), named.end(), o.container) == named.end()) {
+      return ctx.Fail(Status::InvalidArgument("the scan profile of " + o.tenant + " puts no " + o.type +
+                                              " objects into a container '" + o.container + "'"),
+                      "containers come from advanced-mode include rules ('...=>CONTAINER'); see 'm365vault "
+                      "profile show " + o.tenant + "'");
+    }
+  }
+  Schedule sc{o.tenant, o.type, *times, true, o.container};
+  Status st = v->store->SetSchedule(sc);
   if (!st.ok()) return ctx.Fail(st);
   if (ctx.json()) {
-    nlohmann::ordered_json at = nlohmann::ordered_json::array();
-    for (int m : *times) at.push_back(FormatMinute(m));
-    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"type", o.type}, {"at", at}});
+    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"type", o.type}, {"container", o.container}, {"at", TimesJson(*times)}});
   } else {
-    ctx.out() << "Backups of " << o.tenant << " " << o.type << " daily at " << FormatScheduleTimes(*times)
-              << " UTC.\n";
+    ctx.out() << "Backups of " << o.tenant << " " << o.type
+              << (o.container.empty() ? "" : " container " + o.container) << " daily at "
+              << FormatScheduleTimes(*times) << " UTC.\n";
+    if (!o.container.empty()) ctx.out() << "The type's own runs now leave this container's objects out.\n";
+  }
+  return kExitOk;
+}
+
+int RunScheduleRemove(Context& ctx, const ScheduleOptions& o) {
+  if (Status st = CheckType(o.type); !st.ok()) return ctx.Fail(st);
+  auto v = Open(ctx);
+  if (!v.ok()) return ctx.Fail(v.status());
+  Status st = v->store->RemoveContainerSchedule(o.tenant, o.type, o.container);
+  if (!st.ok()) return ctx.Fail(st, "see 'm365vault schedule show " + o.tenant + "'");
+  if (ctx.json()) {
+    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"type", o.type}, {"container", o.container}, {"removed", true}});
+  } else {
+    ctx.out() << "Container " << o.container << " of " << o.tenant << " " << o.type
+              << " follows the type's schedule again.\n";
+  }
+  return kExitOk;
+}
+
+int RunScheduleShow(Context& ctx, const ScheduleOptions& o) {
+  auto v = Open(ctx);
+  if (!v.ok()) return ctx.Fail(v.status());
+  auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
+  if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
+  nlohmann::ordered_json schedules, containers;
+  std::ostringstream text;
+  Status st = ListSchedules(*v->store, *p, &schedules, &containers, &text);
+  if (!st.ok()) return ctx.Fail(st);
+  if (ctx.json()) {
+    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"schedules", schedules}, {"container_schedules", containers}});
+  } else {
+    ctx.out() << text.str();
   }
   return kExitOk;
 }
@@ -237,32 +283,60 @@ void RegisterProfileCommands(CLI::App& app, Context& ctx) {
 Advanced mode: the first rule (in the order given) whose pattern matches an object decides;
 objects no rule matches are not protected. Each protected type needs at least one rule.
 Patterns are case-insensitive; '*' matches any run of characters, '?' one.
+user, mailbox: the UPN. group: the displayName or mail of a group the user is in (nested groups
+count). site: onedrive only, the personal site URL (https://contoso-my.sharepoint.com/personal/
+alice_contoso_com) or the drive URL (.../Documents); a mailbox has no site.
 Example: m365vault profile set contoso --mode advanced \
   --rule 'exchange:exclude:user:ceo@*' --rule 'exchange:include:user:*@contoso.com=>staff' \
-  --rule 'onedrive:include:user:*')");
+  --rule 'exchange:include:group:Sales*=>sales' \
+  --rule 'onedrive:exclude:site:https://contoso-my.sharepoint.com/personal/ceo_*' --rule 'onedrive:include:user:*')");
   AddGlobalOptions(set, ctx, /*json=*/true);
   SetHandler(set, ctx, [&ctx, o] { return RunSet(ctx, *o); });
 
   CLI::App* test = profile->add_subcommand("test", "Run a discovery and show what each rule matches");
   test->add_option("NAME", o->tenant, "Tenant name")->required();
   test->footer(R"(
---json: {"tenant", "mode", "types": [{"type", "discovered", "rules": [{"rule", "matched": [UPN]}],
-"protected": [{"object", "container"}], "unprotected": [UPN]}]})");
+--json: {"tenant", "mode", "types": [{"type", "discovered", "rules": [{"rule", "field", "matched": [UPN],
+"groups": [NAME] (group rules: the groups the pattern matches)}], "protected": [{"object", "container"}],
+"unprotected": [UPN]}]})");
   AddGlobalOptions(test, ctx, /*json=*/true);
   SetHandler(test, ctx, [&ctx, o] { return RunTest(ctx, *o); });
 
-  CLI::App* schedule = app.add_subcommand("schedule", "Set a tenant's backup times (up to four a day per type)");
+  CLI::App* schedule =
+      app.add_subcommand("schedule", "Show or set a tenant's backup times (up to four a day per type or container)");
   schedule->require_subcommand(1);
   auto so = std::make_shared<ScheduleOptions>();
-  CLI::App* sset = schedule->add_subcommand("set", "Set the daily backup times of one object type");
+  CLI::App* sshow = schedule->add_subcommand("show", "Show the backup times of every type and container");
+  sshow->add_option("NAME", so->tenant, "Tenant name")->required();
+  sshow->footer(R"(
+--json: {"tenant", "schedules": {"TYPE": ["HH:MM", ...]},
+"container_schedules": {"TYPE": {"CONTAINER": ["HH:MM", ...]}}})");
+  AddGlobalOptions(sshow, ctx, /*json=*/true);
+  SetHandler(sshow, ctx, [&ctx, so] { return RunScheduleShow(ctx, *so); });
+
+  CLI::App* sset = schedule->add_subcommand("set", "Set the daily backup times of one object type or container");
   sset->add_option("NAME", so->tenant, "Tenant name")->required();
   sset->add_option("--type", so->type, "Object type")->required()->type_name("T");
+  sset->add_option("--container", so->container,
+                   "A container of the scan profile (advanced mode, '...=>CONTAINER' rules): its objects get "
+                   "these times instead of the type's")
+      ->type_name("C");
   sset->add_option("--at", so->at, "Up to four times a day, HH:MM UTC, comma-separated")
       ->required()
       ->type_name("HH:MM,...");
-  sset->footer("\nExample: m365vault schedule set contoso --type exchange --at 06:00,12:00,18:00,00:00");
+  sset->footer(R"(
+Examples: m365vault schedule set contoso --type exchange --at 06:00,12:00,18:00,00:00
+          m365vault schedule set contoso --type exchange --container vip --at 05:00,09:00,13:00,17:00)");
   AddGlobalOptions(sset, ctx, /*json=*/true);
   SetHandler(sset, ctx, [&ctx, so] { return RunScheduleSet(ctx, *so); });
+
+  CLI::App* sremove =
+      schedule->add_subcommand("remove", "Remove a container's own times (its objects follow the type's again)");
+  sremove->add_option("NAME", so->tenant, "Tenant name")->required();
+  sremove->add_option("--type", so->type, "Object type")->required()->type_name("T");
+  sremove->add_option("--container", so->container, "The container")->required()->type_name("C");
+  AddGlobalOptions(sremove, ctx, /*json=*/true);
+  SetHandler(sremove, ctx, [&ctx, so] { return RunScheduleRemove(ctx, *so); });
 }
 
 }  // namespace m365vault::cli

@@ -15,17 +15,36 @@ struct StatusOptions {
   std::string tenant;
 };
 
-nlohmann::ordered_json TypeJson(const sync::TypeStatus& s) {
+nlohmann::ordered_json WarningsJson(const std::vector<sync::Warning>& list) {
   nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
-  for (const auto& w : s.warnings) {
+  for (const auto& w : list) {
     warnings.push_back({{"kind", sync::WarningKindName(w.kind)}, {"job", w.job_id}, {"message", w.message}});
   }
-  nlohmann::ordered_json schedule = nlohmann::ordered_json::array();
-  for (int m : s.schedule) schedule.push_back(FormatMinute(m));
+  return warnings;
+}
+
+nlohmann::ordered_json TimesJson(const std::vector<int>& minutes) {
+  nlohmann::ordered_json at = nlohmann::ordered_json::array();
+  for (int m : minutes) at.push_back(FormatMinute(m));
+  return at;
+}
+
+nlohmann::ordered_json TypeJson(const sync::TypeStatus& s) {
+  nlohmann::ordered_json warnings = WarningsJson(s.warnings);
+  nlohmann::ordered_json schedule = TimesJson(s.schedule);
+  nlohmann::ordered_json containers = nlohmann::ordered_json::array();
+  for (const auto& c : s.containers) {
+    containers.push_back({{"container", c.name},
+                          {"schedule", TimesJson(c.schedule)},
+                          {"last_run", c.last_job ? FormatTime(c.last_job->started_ns) : ""},
+                          {"last_status", c.last_job ? JobStatusName(c.last_job->status) : ""},
+                          {"next_run", FormatTime(c.next_run_ns)}});
+  }
   nlohmann::ordered_json j = {
       {"type", s.type},
       {"in_profile", s.in_profile},
       {"schedule", schedule},
+      {"containers", containers},
       {"last_success", s.last_success ? FormatTime(s.last_success->started_ns) : ""},
       {"last_success_job", s.last_success ? s.last_success->id : 0},
       {"last_status", s.last_job ? JobStatusName(s.last_job->status) : ""},
@@ -47,6 +66,7 @@ int RunStatus(Context& ctx, const StatusOptions& o) {
   if (!status.ok()) return ctx.Fail(status.status(), "list tenants with 'm365vault tenant list'");
   size_t warnings = 0;
   for (const auto& t : *status) {
+    warnings += t.warnings.size();
     for (const auto& s : t.types) warnings += s.warnings.size();
   }
   if (ctx.json()) {
@@ -54,8 +74,13 @@ int RunStatus(Context& ctx, const StatusOptions& o) {
     for (const auto& t : *status) {
       nlohmann::ordered_json types = nlohmann::ordered_json::array();
       for (const auto& s : t.types) types.push_back(TypeJson(s));
-      tenants.push_back(
-          {{"tenant", t.tenant}, {"mode", t.mode}, {"storage_bytes", t.storage_bytes}, {"types", types}, {"errors", t.errors}});
+      tenants.push_back({{"tenant", t.tenant},
+                         {"mode", t.mode},
+                         {"storage_bytes", t.storage_bytes},
+                         {"license_expires", t.license_expiry_ns ? FormatTime(t.license_expiry_ns).substr(0, 10) : ""},
+                         {"warnings", WarningsJson(t.warnings)},
+                         {"types", types},
+                         {"errors", t.errors}});
     }
     PrintJson(ctx.out(), {{"tenants", tenants}, {"warnings", warnings}});
     return kExitOk;
@@ -65,7 +90,9 @@ int RunStatus(Context& ctx, const StatusOptions& o) {
     return kExitOk;
   }
   for (const auto& t : *status) {
-    ctx.out() << t.tenant << " (" << t.mode << " profile, storage used " << FormatBytes(t.storage_bytes) << ")\n";
+    ctx.out() << t.tenant << " (" << t.mode << " profile, storage used " << FormatBytes(t.storage_bytes)
+              << (t.license_expiry_ns ? ", licence until " + FormatTime(t.license_expiry_ns).substr(0, 10) : "")
+              << ")\n";
     Table table({"TYPE", "LAST SUCCESS", "LAST RUN", "NEXT RUN", "PROTECTED", "ITEMS", "SIZE", "WARNINGS"});
     for (const auto& s : t.types) {
       std::string prot = s.discovery ? std::to_string(s.discovery->protected_) + "/" + std::to_string(s.discovery->discovered)
@@ -76,6 +103,15 @@ int RunStatus(Context& ctx, const StatusOptions& o) {
                  FormatBytes(s.bytes), std::to_string(s.warnings.size())});
     }
     table.Print(ctx.out());
+    for (const auto& s : t.types) {
+      for (const auto& c : s.containers) {
+        ctx.out() << "  " << s.type << " container " << c.name << ": daily at " << FormatScheduleTimes(c.schedule)
+                  << " UTC, last run " << (c.last_job ? FormatTime(c.last_job->started_ns) : "never") << " ("
+                  << (c.last_job ? JobStatusName(c.last_job->status) : "-") << "), next "
+                  << FormatTime(c.next_run_ns) << "\n";
+      }
+    }
+    for (const auto& w : t.warnings) ctx.out() << "  WARNING: " << w.message << "\n";
     for (const auto& s : t.types) {
       for (const auto& w : s.warnings) ctx.out() << "  WARNING " << s.type << ": " << w.message << "\n";
     }
@@ -93,11 +129,13 @@ void RegisterStatusCommand(CLI::App& app, Context& ctx) {
   cmd->footer(R"(
 PROTECTED is protected/discovered objects from the last discovery. Warnings: the last backup
 failed; more than 10% of items failed; more than 5% of containers failed; any mailbox or
-OneDrive failed. See docs/scheduling.md.
---json: {"tenants": [{"tenant", "mode", "storage_bytes", "types": [{"type", "in_profile",
-"schedule", "last_success", "last_success_job", "last_status", "next_run", "discovered",
-"protected", "items", "bytes", "warnings": [{"kind", "job", "message"}]}], "errors"}],
-"warnings": N})");
+OneDrive failed; the licence expires within 30 days or has expired ('tenant set NAME
+--license-expires DATE'). See docs/scheduling.md.
+--json: {"tenants": [{"tenant", "mode", "storage_bytes", "license_expires", "warnings",
+"types": [{"type", "in_profile", "schedule", "containers": [{"container", "schedule",
+"last_run", "last_status", "next_run"}], "last_success", "last_success_job", "last_status",
+"next_run", "discovered", "protected", "items", "bytes", "warnings": [{"kind", "job",
+"message"}]}], "errors"}], "warnings": N})");
   AddGlobalOptions(cmd, ctx, /*json=*/true);
   SetHandler(cmd, ctx, [&ctx, o] { return RunStatus(ctx, *o); });
 }

@@ -1,5 +1,8 @@
-// cli/cmd_tenant.cpp: m365vault tenant add|list|show|remove
+// cli/cmd_tenant.cpp: m365vault tenant add|list|show|set|remove
 #include <CLI/CLI.hpp>
+#include <time.h>
+
+#include <cstdio>
 #include <memory>
 #include <ostream>
 
@@ -13,7 +16,35 @@ namespace {
 struct AddOptions {
   std::string name, tenant_id, client_id, secret_file, certificate_file;
   std::string storage, region, graph_url, login_url, ca_file;
+  std::string license_expires;
 };
+
+struct SetOptions {
+  std::string name;
+  std::string license_expires;
+};
+
+// "YYYY-MM-DD" (00:00 UTC of that day) -> ns since the epoch; "none" -> 0.
+Result<int64_t> ParseExpiry(const std::string& text) {
+  if (text == "none") return int64_t{0};
+  struct tm tm {};
+  int y = 0, m = 0, d = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1970 || m < 1 || m > 12 || d < 1 ||
+      d > 31) {
+    return Status::InvalidArgument("--license-expires takes a date YYYY-MM-DD (UTC) or 'none', not '" + text + "'");
+  }
+  tm.tm_year = y - 1900;
+  tm.tm_mon = m - 1;
+  tm.tm_mday = d;
+  const time_t t = timegm(&tm);
+  struct tm back {};
+  gmtime_r(&t, &back);
+  if (back.tm_mday != d) return Status::InvalidArgument("--license-expires: " + text + " is not a calendar date");
+  return static_cast<int64_t>(t) * 1000000000;
+}
+
+std::string FormatExpiry(int64_t ns) { return ns ? FormatTime(ns).substr(0, 10) : ""; }
 
 struct RemoveOptions {
   std::string name;
@@ -25,7 +56,8 @@ nlohmann::ordered_json TenantJson(const TenantRecord& t) {
           {"client_id", t.client_id}, {"credential_kind", CredentialKindName(t.credential_kind)},
           {"storage", t.storage},     {"region", t.region},
           {"graph_url", t.graph_url}, {"login_url", t.login_url},
-          {"ca_file", t.ca_file},     {"created", FormatTime(t.created_ns)}};
+          {"ca_file", t.ca_file},     {"created", FormatTime(t.created_ns)},
+          {"license_expires", FormatExpiry(t.license_expiry_ns)}};
 }
 
 void PrintTenant(std::ostream& out, const TenantRecord& t) {
@@ -40,6 +72,7 @@ void PrintTenant(std::ostream& out, const TenantRecord& t) {
   line("Login URL:   ", t.login_url);
   line("CA file:     ", t.ca_file.empty() ? "- (system CAs)" : t.ca_file);
   line("Created:     ", FormatTime(t.created_ns));
+  line("Licence:     ", t.license_expiry_ns ? "expires " + FormatExpiry(t.license_expiry_ns) : "- (no expiry set)");
 }
 
 int RunAdd(Context& ctx, const AddOptions& o) {
@@ -48,6 +81,12 @@ int RunAdd(Context& ctx, const AddOptions& o) {
   if (st.ok()) st = Vault::ValidateGuid("--tenant-id", o.tenant_id);
   if (st.ok()) st = Vault::ValidateGuid("--client-id", o.client_id);
   if (!st.ok()) return ctx.Usage(st.message(), "m365vault tenant add");
+  int64_t expiry = 0;
+  if (!o.license_expires.empty()) {
+    auto e = ParseExpiry(o.license_expires);
+    if (!e.ok()) return ctx.Usage(e.status().message(), "m365vault tenant add");
+    expiry = *e;
+  }
 
   TenantConfig config;
   config.name = o.name;
@@ -81,6 +120,10 @@ int RunAdd(Context& ctx, const AddOptions& o) {
       return ctx.Fail(rec.status(), "choose another name, or 'm365vault tenant remove " + o.name + "' first");
     }
     return ctx.Fail(rec.status());
+  }
+  if (expiry) {
+    if (Status e = (*vault)->SetLicenseExpiry(rec->name, expiry); !e.ok()) return ctx.Fail(e);
+    rec->license_expiry_ns = expiry;
   }
   if (ctx.json()) {
     PrintJson(ctx.out(), TenantJson(*rec));
@@ -122,6 +165,26 @@ int RunShow(Context& ctx, const std::string& name) {
     PrintJson(ctx.out(), TenantJson(*t));
   } else {
     PrintTenant(ctx.out(), *t);
+  }
+  return kExitOk;
+}
+
+int RunSet(Context& ctx, const SetOptions& o) {
+  auto expiry = ParseExpiry(o.license_expires);
+  if (!expiry.ok()) return ctx.Usage(expiry.status().message(), "m365vault tenant set");
+  auto vault = ctx.OpenVault();
+  if (!vault.ok()) return ctx.Fail(vault.status());
+  Status st = (*vault)->SetLicenseExpiry(o.name, *expiry);
+  if (!st.ok()) return ctx.Fail(st, "list tenants with 'm365vault tenant list'");
+  auto t = (*vault)->GetTenant(o.name);
+  if (!t.ok()) return ctx.Fail(t.status());
+  if (ctx.json()) {
+    PrintJson(ctx.out(), TenantJson(*t));
+  } else if (*expiry) {
+    ctx.out() << "The licence of " << o.name << " expires on " << FormatExpiry(*expiry)
+              << "; 'm365vault status' warns from 30 days before.\n";
+  } else {
+    ctx.out() << "Cleared the licence expiry of " << o.name << ".\n";
   }
   return kExitOk;
 }
@@ -179,6 +242,9 @@ void RegisterTenantCommands(CLI::App& app, Context& ctx) {
       ->type_name("URL");
   add->add_option("--ca-file", add_opts->ca_file, "Extra trusted CA certificates (PEM) for Graph and login")
       ->type_name("FILE.pem");
+  add->add_option("--license-expires", add_opts->license_expires,
+                  "When the tenant's Microsoft 365 licence / subscription ends (status warns 30 days before)")
+      ->type_name("YYYY-MM-DD");
   add->footer(R"(
 Exactly one of --client-secret-file and --certificate is required. The secret or
 certificate is stored encrypted in the vault and never printed. The tenant's
@@ -208,6 +274,17 @@ Example:
   show->add_option("NAME", *show_name, "Tenant name")->required();
   AddGlobalOptions(show, ctx, /*json=*/true);
   SetHandler(show, ctx, [&ctx, show_name] { return RunShow(ctx, *show_name); });
+
+  auto set_opts = std::make_shared<SetOptions>();
+  CLI::App* set = tenant->add_subcommand("set", "Change a tenant's settings");
+  set->add_option("NAME", set_opts->name, "Tenant name")->required();
+  set->add_option("--license-expires", set_opts->license_expires,
+                  "When the tenant's licence / subscription ends ('none' clears it); 'status' warns from 30 days "
+                  "before")
+      ->required()
+      ->type_name("YYYY-MM-DD|none");
+  AddGlobalOptions(set, ctx, /*json=*/true);
+  SetHandler(set, ctx, [&ctx, set_opts] { return RunSet(ctx, *set_opts); });
 
   auto rm_opts = std::make_shared<RemoveOptions>();
   CLI::App* rm = tenant->add_subcommand("remove", "Forget a tenant (its repository is kept unless --purge)");

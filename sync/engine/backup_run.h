@@ -21,6 +21,9 @@
 #include <vector>
 
 #include "backend/vault.h"
+#include "backend/vault_profiles.h"
+#include "sync/engine/collectors.h"
+#include "sync/engine/profile_objects.h"
 #include "sync/graph/curl_http_client.h"
 #include "sync/graph/graph_client.h"
 #include "sync/graph/token_provider.h"
@@ -50,6 +53,9 @@ struct RunProgress {
   uint64_t failed = 0;
 };
 
+using ObjectSelector =
+    std::function<Result<std::vector<UserInfo>>(GraphClient& client, std::vector<UserInfo> users)>;
+
 struct RunOptions {
   // Called from worker threads (serialised) as objects and files complete.
   std::function<void(const RunProgress&)> progress;
@@ -57,10 +63,16 @@ struct RunOptions {
   int parallel_objects = 4;
   // Use this client instead of ConnectTenant (tests). Must outlive the run.
   GraphClient* client = nullptr;
-  // The scan profile's verdict per object (user UPN): false = not protected
-  // by this run. Unset: every object. An excluded object is left as the
-  // parent snapshot had it (nothing is deleted because of a rule change).
-  std::function<bool(const std::string& upn)> include_object;
+  // The scan profile's choice of objects: called once per run with the run's
+  // Graph client and every listed user; returns the users to back up (group
+  // and site rules fetch memberships and drive URLs through that client, so
+  // with its retries and throttling). An error fails the run. Unset: every
+  // user. An object left out keeps what the parent snapshot had (nothing is
+  // deleted because of a rule change).
+  ObjectSelector select_objects;
+  // Which objects select_objects takes, recorded in the job (Vault::StartJob):
+  // "" every protected object, kScopeTypeSchedule, ContainerScope(NAME).
+  std::string scope;
 };
 
 struct RunResult {
@@ -83,16 +95,39 @@ struct RunResult {
 Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::string& type,
                             const RunOptions& options = {});
 
-// RunOptions::include_object for the tenant's scan profile (express mode:
-// everything; advanced mode: its rules for `type`).
-Result<std::function<bool(const std::string&)>> ProfileFilter(Vault& vault, const std::string& tenant,
-                                                              const std::string& type);
+// Run scopes (RunOptions::scope): every protected object (""), the objects
+// that follow the type's schedule (those whose container has no schedule of
+// its own), or one container's objects.
+inline constexpr char kScopeTypeSchedule[] = "type-schedule";
+inline std::string ContainerScope(const std::string& container) { return "container:" + container; }
+
+// RunOptions::select_objects for the tenant's scan profile (express mode:
+// everything; advanced mode: its rules for `type`, see SelectProtected),
+// narrowed to `scope`. InvalidArgument on an unknown scope or a container
+// the profile does not name.
+Result<ObjectSelector> ProfileFilter(Vault& vault, const std::string& tenant, const std::string& type,
+                                     const std::string& scope = "");
 
 struct DiscoveredUser {
   std::string id, upn, display_name;
   // Per type: "yes", "not applicable" or "error: ..."
   std::vector<std::pair<std::string, std::string>> types;
+  // The groups (displayName and mail) of Discovery::groups the user is in,
+  // directly or nested; empty when the profile has no group rules.
+  std::vector<std::string> groups;
+  std::string drive_url;  // the OneDrive's webUrl ("" without a OneDrive)
 };
-Result<std::vector<DiscoveredUser>> Discover(Vault& vault, const std::string& tenant, GraphClient* client = nullptr);
+
+struct Discovery {
+  std::vector<DiscoveredUser> users;
+  // The groups whose displayName or mail some group rule of the profile
+  // matches (their members were listed); empty without group rules.
+  std::vector<GroupInfo> groups;
+};
+// Lists the users and probes each for every object type (4 at once); with a
+// profile that has group rules, also resolves those groups' members
+// (ResolveGroupMemberships). The drive URL comes with the OneDrive probe.
+Result<Discovery> Discover(Vault& vault, const std::string& tenant, GraphClient* client = nullptr,
+                           const ScanProfile* profile = nullptr);
 
 }  // namespace m365vault::sync

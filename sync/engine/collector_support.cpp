@@ -31,8 +31,8 @@ Status EnsureDirectory(SnapshotWriter& writer, const std::string& path, const En
   return writer.MakeDirectory(path, attrs);
 }
 
-FailedItem ObjectFailure(const std::string& object, const Status& st, const GraphError& err) {
-  return {object, err.MostSpecificCode(), st.message(), HintFor(err)};
+FailedItem ObjectFailure(const std::string& object, const Status& st, const GraphError& err, const char* level) {
+  return {object, err.MostSpecificCode(), st.message(), HintFor(err), level};
 }
 
 }  // namespace m365vault::sync

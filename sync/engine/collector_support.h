@@ -27,7 +27,8 @@ RequestOptions MailboxRequest(const UserInfo& user);
 std::string UserPath(const UserInfo& user);
 // Creates `path` as a directory when it does not exist yet.
 Status EnsureDirectory(SnapshotWriter& writer, const std::string& path, const EntryAttributes& attrs = {});
-// A whole-object failure as a job event.
-FailedItem ObjectFailure(const std::string& object, const Status& st, const GraphError& err);
+// A failure of an object or container as a job event; `level` is
+// kLevelTop (the whole mailbox / OneDrive) or kLevelContainer (backend/snapshot.h).
+FailedItem ObjectFailure(const std::string& object, const Status& st, const GraphError& err, const char* level);
 
 }  // namespace m365vault::sync

@@ -68,8 +68,10 @@ class Collector {
   // is a store failure that must fail the run.
   virtual Result<ObjectOutcome> BackupUser(CollectorContext& ctx, const UserInfo& user) const = 0;
   // Discovery: does the user have something of this type? NotSupported =
-  // not applicable; other errors are failures.
-  virtual Status Probe(GraphClient& client, const UserInfo& user, GraphError* error) const = 0;
+  // not applicable; other errors are failures. On success `web_url` (if not
+  // null) receives the object's URL when the type has one (OneDrive: the
+  // drive's webUrl), else "".
+  virtual Status Probe(GraphClient& client, const UserInfo& user, GraphError* error, std::string* web_url) const = 0;
 };
 
 // All collectors, in a fixed order ("exchange", "onedrive").

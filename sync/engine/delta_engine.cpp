@@ -445,7 +445,7 @@ Status ApplyChanges(GraphClient& client, SnapshotWriter& writer, const Container
         ++counters.items_failed;
         failed.insert(d.id);
         outcome->failures.push_back(
-            {JoinPath(spec.object, d.rel), err.MostSpecificCode(), dl.status().message(), HintFor(err)});
+            {JoinPath(spec.object, d.rel), err.MostSpecificCode(), dl.status().message(), HintFor(err), kLevelContent});
         continue;
       }
       nodes.at(d.id).etag = d.change->etag;

@@ -118,6 +118,7 @@ struct SyncCounters {
   std::atomic<uint64_t> bytes{0};        // bytes written
   std::atomic<uint64_t> items_failed{0};
   std::atomic<uint64_t> requests{0};     // pages fetched
+  std::atomic<uint64_t> containers{0};   // containers visited (folders, calendars, drives), for the warnings
   std::function<void()> on_progress;     // called after each file (may be null)
 };
 

@@ -222,12 +222,13 @@ Result<bool> SyncContainers(CollectorContext& ctx, SyncStateStore::Object& state
   bool ok = true;
   for (const auto& spec : specs) {
     ContainerState& cs = ctx.state.GetContainer(state, spec.key);
+    ++ctx.counters.containers;
     ContainerResult r = SyncContainer(ctx.client, ctx.writer, spec, traits, cs, ctx.counters);
     if (r.store_failure) return r.status;
     for (const auto& f : r.outcome.failures) ctx.report(f);
     if (!r.outcome.failures.empty()) ok = false;
     if (!r.status.ok()) {
-      ctx.report(ObjectFailure(spec.root_path, r.status, r.error));
+      ctx.report(ObjectFailure(spec.root_path, r.status, r.error, kLevelContainer));
       ok = false;
     }
   }
@@ -243,7 +244,8 @@ class ExchangeCollector final : public Collector {
  public:
   const char* type() const override { return "exchange"; }
 
-  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error) const override {
+  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error, std::string* web_url) const override {
+    if (web_url) web_url->clear();  // a mailbox has no URL of its own
     auto r = client.GetJson(UserPath(user) + "/mailFolders/inbox?$select=id", MailboxRequest(user), error);
     if (!r.ok() && error->kind == GraphErrorKind::kSkipResource) return Status::NotSupported("no mailbox");
     return r.status();
@@ -285,7 +287,7 @@ class ExchangeCollector final : public Collector {
           &err);
       if (!paged.ok()) {
         if (first && err.kind == GraphErrorKind::kSkipResource) return ObjectOutcome::kNotApplicable;
-        ctx.report(ObjectFailure(object + "/Mail", paged.status(), err));
+        ctx.report(ObjectFailure(object + "/Mail", paged.status(), err, kLevelTop));
         return ObjectOutcome::kFailed;
       }
       first = false;
@@ -339,6 +341,7 @@ class ExchangeCollector final : public Collector {
       // 4. Calendars: <upn>/Calendar/<calendar>/<date> <subject> [<id>].ics
       if (contacts_ok.ok()) calendars_ok = BackupCalendars(ctx, user, *state, &aux_keep);
     });
+    ctx.counters.containers += jobs.size();
     {
       std::atomic<size_t> next{0};
       auto worker = [&] {
@@ -358,7 +361,7 @@ class ExchangeCollector final : public Collector {
       for (const auto& f : r.outcome.failures) ctx.report(f);
       if (!r.outcome.failures.empty()) partial = true;
       if (!r.status.ok()) {
-        ctx.report(ObjectFailure(job.spec.root_path, r.status, r.error));
+        ctx.report(ObjectFailure(job.spec.root_path, r.status, r.error, kLevelContainer));
         partial = true;
       }
     }
@@ -381,6 +384,7 @@ class ExchangeCollector final : public Collector {
     const std::string root = UserDirName(user) + "/Calendar";
     const RequestOptions request = MailboxRequest(user);
     auto is_cal_key = [](const std::string& k) { return k == "calendars" || k.rfind("events:", 0) == 0; };
+    ++ctx.counters.containers;  // the calendar list
     Round cals;
     cals.full = true;
     CalendarTraits cal_traits;
@@ -400,7 +404,7 @@ class ExchangeCollector final : public Collector {
       for (const auto& [key, e] : state.containers) {
         if (is_cal_key(key)) keep->push_back(key);
       }
-      ctx.report(ObjectFailure(root, listed.status(), err));
+      ctx.report(ObjectFailure(root, listed.status(), err, kLevelContainer));
       return false;
     }
     M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, root));
@@ -423,11 +427,12 @@ class ExchangeCollector final : public Collector {
       spec.object = spec.root_path;
       keep->push_back(spec.key);
       ContainerState& cs = ctx.state.GetContainer(state, spec.key);
+      ++ctx.counters.containers;
       EventTraits traits;
       GraphError ferr;
       auto round = FetchRound(ctx.client, spec, traits, "", &ferr, &ctx.counters);
       if (!round.ok()) {
-        ctx.report(ObjectFailure(spec.root_path, round.status(), ferr));
+        ctx.report(ObjectFailure(spec.root_path, round.status(), ferr, kLevelContainer));
         ok = false;
         continue;
       }
@@ -442,7 +447,7 @@ class ExchangeCollector final : public Collector {
                                              EncodePathSegment(eid) + "?$expand=exceptionOccurrences",
                                          request, &ferr);
         if (!master.ok()) {
-          ctx.report(ObjectFailure(spec.root_path, master.status(), ferr));
+          ctx.report(ObjectFailure(spec.root_path, master.status(), ferr, kLevelContainer));
           failed = true;
           break;
         }
@@ -467,7 +472,7 @@ class ExchangeCollector final : public Collector {
             },
             &ferr);
         if (!inst.ok()) {
-          ctx.report(ObjectFailure(spec.root_path, inst.status(), ferr));
+          ctx.report(ObjectFailure(spec.root_path, inst.status(), ferr, kLevelContainer));
           failed = true;
           break;
         }
@@ -506,6 +511,7 @@ class ExchangeCollector final : public Collector {
     std::string default_id;
     GraphError err;
     ContactFolderTraits folder_traits;
+    ++ctx.counters.containers;  // the contact folder tree
     Status listed = ListFolderTree(
         ctx, UserPath(user) + "/contactFolders?$top=100",
         [&](const std::string& id) {
@@ -517,7 +523,7 @@ class ExchangeCollector final : public Collector {
       if (key.rfind("contact", 0) == 0) keep->push_back(key);
     }
     if (!listed.ok()) {
-      ctx.report(ObjectFailure(root, listed, err));
+      ctx.report(ObjectFailure(root, listed, err, kLevelContainer));
       return false;
     }
     M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, root));

@@ -68,11 +68,12 @@ class OneDriveCollector final : public Collector {
  public:
   const char* type() const override { return "onedrive"; }
 
-  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error) const override {
+  Status Probe(GraphClient& client, const UserInfo& user, GraphError* error, std::string* web_url) const override {
     RequestOptions o;
     o.concurrency_key = user.id;
-    auto r = client.GetJson(UserPath(user) + "/drive?$select=id,driveType", o, error);
+    auto r = client.GetJson(UserPath(user) + "/drive?$select=id,driveType,webUrl", o, error);
     if (!r.ok() && error->kind == GraphErrorKind::kSkipResource) return Status::NotSupported("no OneDrive");
+    if (r.ok() && web_url) *web_url = JsonString(*r, "webUrl");
     return r.status();
   }
 
@@ -84,7 +85,7 @@ class OneDriveCollector final : public Collector {
     auto drive = ctx.client.GetJson(UserPath(user) + "/drive?$select=id,driveType,webUrl", request, &err);
     if (!drive.ok()) {
       if (err.kind == GraphErrorKind::kSkipResource) return ObjectOutcome::kNotApplicable;
-      ctx.report(ObjectFailure(object, drive.status(), err));
+      ctx.report(ObjectFailure(object, drive.status(), err, kLevelTop));
       return ObjectOutcome::kFailed;
     }
     const std::string drive_id = JsonString(*drive, "id");
@@ -103,12 +104,13 @@ class OneDriveCollector final : public Collector {
     spec.object = object;
     DriveItemTraits traits(drive_path);
     ContainerState& cs = ctx.state.GetContainer(*state, key);
+    ++ctx.counters.containers;
     ContainerResult r = SyncContainer(ctx.client, ctx.writer, spec, traits, cs, ctx.counters);
     SyncStateStore::RetainContainers(*state, {key});
     if (r.store_failure) return r.status;
     for (const auto& f : r.outcome.failures) ctx.report(f);
     if (!r.status.ok()) {
-      ctx.report(ObjectFailure(object, r.status, r.error));
+      ctx.report(ObjectFailure(object, r.status, r.error, kLevelTop));
       return ObjectOutcome::kFailed;
     }
     return r.outcome.failures.empty() ? ObjectOutcome::kDone : ObjectOutcome::kPartial;

@@ -5,10 +5,14 @@
 // (sync/schedule/scheduler.h) what is due, and starts those runs on worker threads:
 //   - the daily discovery of each tenant (at its profile's discovery time),
 //   - a backup (RunBackup) of each type in each tenant's profile, at the
-//     type's schedule times;
+//     type's schedule times, and of each container with a schedule of its
+//     own at the container's times (the type's runs then leave that
+//     container's objects out: each object follows one schedule);
 // at most `max_parallel` runs at once (tenants run in parallel), never two
-// runs of the same tenant and type at once. The last run of an entry is the
-// newest job of that kind in the vault (manual `backup` runs count), or the
+// runs of the same tenant and type at once (a container's run waits for the
+// type's, and the other way round). The last run of an entry is the newest
+// job of that kind and scope in the vault (a manual `backup` of everything
+// counts for every entry of its type), or the
 // daemon's own last attempt if later (a run that could not even start is
 // retried at the next slot, not every tick).
 //
@@ -43,16 +47,29 @@ struct ProfileMatch {
   std::string type;
   uint64_t discovered = 0;
   std::vector<std::vector<std::string>> rule_matches;    // per profile rule: the UPNs it decided
+  // Per profile rule: for a group rule of this type, the display names of the
+  // groups its pattern matches (by displayName or mail); else empty.
+  std::vector<std::vector<std::string>> rule_groups;
   std::vector<std::pair<std::string, std::string>> protected_objects;  // (UPN, container)
   std::vector<std::string> unprotected;  // discovered but not protected
 };
 // Pure: which discovered users each rule of `profile` protects or excludes.
-std::vector<ProfileMatch> MatchProfile(const ScanProfile& profile, const std::vector<DiscoveredUser>& users);
+// A user's groups and drive URL (DiscoveredUser) feed the group and site
+// rules; `groups` (Discovery::groups) names what each group rule matched.
+std::vector<ProfileMatch> MatchProfile(const ScanProfile& profile, const std::vector<DiscoveredUser>& users,
+                                       const std::vector<GroupInfo>& groups = {});
 
-// Runs Discover as a "discovery" job, matches the profile and saves the
-// per-type counts (ProfileStore::SaveDiscovery). `client` as in Discover.
-Result<std::vector<ProfileMatch>> RunDiscovery(Vault& vault, ProfileStore& store, const std::string& tenant,
-                                               Clock& clock, GraphClient* client = nullptr);
+struct DiscoveryReport {
+  ScanProfile profile;  // the profile the discovery matched
+  Discovery discovery;
+  std::vector<ProfileMatch> matches;  // one per type of the profile
+  bool errors = false;                // some probe failed (job events say which)
+};
+// Runs Discover (with the tenant's profile) as a "discovery" job, matches
+// the profile and saves the per-type counts (ProfileStore::SaveDiscovery).
+// `client` as in Discover.
+Result<DiscoveryReport> RunDiscovery(Vault& vault, ProfileStore& store, const std::string& tenant, Clock& clock,
+                                     GraphClient* client = nullptr);
 
 struct DaemonOptions {
   int max_parallel = 2;
@@ -60,8 +77,9 @@ struct DaemonOptions {
   int parallel_objects = 4;       // RunOptions::parallel_objects
   Clock* clock = nullptr;         // nullptr: Clock::Real()
   DaemonLog* log = nullptr;       // required
-  // Test hooks; unset: RunBackup and RunDiscovery.
-  std::function<Result<RunResult>(const std::string& tenant, const std::string& type)> backup;
+  // Test hooks; unset: RunBackup and RunDiscovery. `scope`: RunOptions::scope.
+  std::function<Result<RunResult>(const std::string& tenant, const std::string& type, const std::string& scope)>
+      backup;
   std::function<Status(const std::string& tenant)> discover;
 };
 
@@ -73,7 +91,7 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   // One scheduling pass; returns the runs it started ("tenant/type", type
-  // "discovery" for a discovery).
+  // "discovery" for a discovery, "tenant/type:container" for a container's).
   Result<std::vector<std::string>> Tick();
   // Ticks every `poll` until `stop`, then waits for the running runs.
   Status Run(const std::atomic<bool>& stop);
@@ -81,7 +99,7 @@ class Daemon {
   int Running();
 
  private:
-  void Start(const std::string& key, std::function<void()> body);
+  void Start(const std::string& key, const std::string& entry, std::function<void()> body);
 
   Vault& vault_;
   ProfileStore& store_;
@@ -89,8 +107,8 @@ class Daemon {
   Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, bool> running_;         // GUARDED_BY(mu_): key -> running
-  std::map<std::string, TimePoint> attempted_;  // GUARDED_BY(mu_): key -> last start by this daemon
+  std::map<std::string, bool> running_;         // GUARDED_BY(mu_): "tenant/type" -> running
+  std::map<std::string, TimePoint> attempted_;  // GUARDED_BY(mu_): entry name -> last start by this daemon
   std::vector<std::thread> threads_;            // joined in WaitIdle
 };
 

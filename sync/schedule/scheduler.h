@@ -28,14 +28,15 @@ std::optional<TimePoint> NextSlot(const std::vector<int>& minutes, TimePoint now
 // See the rule above. `last_run`: start of the last run, std::nullopt if none.
 bool IsDue(const std::vector<int>& minutes, std::optional<TimePoint> last_run, TimePoint now);
 
-// One schedule the daemon watches (a backup of one type, or the daily
-// discovery with type "").
+// One schedule the daemon watches (a backup of one type, or of one
+// container of a type, or the daily discovery with type "discovery").
 struct ScheduleEntry {
   std::string tenant;
   std::string type;
   std::vector<int> minutes;
   std::optional<TimePoint> last_run;
-  bool running = false;  // a run of this entry is in progress: never start a second
+  bool running = false;  // a run of this tenant and type is in progress: never start a second
+  std::string scope;     // backups: RunOptions::scope ("", kScopeTypeSchedule, "container:NAME")
 };
 
 // The entries that are due and not running, in input order.

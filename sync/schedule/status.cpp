@@ -2,12 +2,19 @@
 #include "sync/schedule/status.h"
 
 #include <filesystem>
+#include <functional>
+#include <set>
 #include <system_error>
 
 #include "sync/engine/backup_run.h"
 #include "sync/schedule/scheduler.h"
 
 namespace m365vault::sync {
+namespace {
+
+int64_t ToNs(TimePoint t) { return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(); }
+
+}  // namespace
 
 uint64_t DirectoryBytes(const std::string& dir) {
   namespace fs = std::filesystem;
@@ -49,6 +56,8 @@ Result<std::vector<TenantStatus>> BuildStatus(Vault& vault, ProfileStore& store,
     TenantStatus ts;
     ts.tenant = rec.name;
     ts.storage_bytes = DirectoryBytes(rec.storage);
+    ts.license_expiry_ns = rec.license_expiry_ns;
+    ts.warnings = EvaluateLicense(rec.name, rec.license_expiry_ns, ToNs(clock.Now()));
     M365_ASSIGN_OR_RETURN(ScanProfile profile, store.GetProfile(rec.name, supported));
     ts.mode = ProfileModeName(profile.mode);
     M365_ASSIGN_OR_RETURN(auto jobs, vault.ListJobs({rec.name, 500}));
@@ -74,9 +83,35 @@ Result<std::vector<TenantStatus>> BuildStatus(Vault& vault, ProfileStore& store,
       s.schedule = sc.minutes;
       s.last_job = NewestJob(jobs, "backup", type);
       s.last_success = NewestJob(jobs, "backup", type, /*successful_only=*/true);
-      if (s.in_profile) {
-        auto next = NextSlot(sc.minutes, clock.Now());
-        if (next) s.next_run_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(next->time_since_epoch()).count();
+      // The last job of each scope: the type's runs, and each container on
+      // its own schedule (a run of everything counts for all of them).
+      std::vector<const JobRecord*> last_of_scope;
+      auto newest_in = [&](const std::function<bool(const std::string&)>& in_scope) -> const JobRecord* {
+        for (const auto& j : jobs) {
+          if (j.kind == "backup" && j.object_type == type && (j.scope.empty() || in_scope(j.scope))) return &j;
+        }
+        return nullptr;
+      };
+      last_of_scope.push_back(newest_in([](const std::string& scope) { return scope == kScopeTypeSchedule; }));
+      auto next_after = [&](const std::vector<int>& minutes) -> int64_t {
+        auto next = NextSlot(minutes, clock.Now());
+        return next ? ToNs(*next) : 0;
+      };
+      if (s.in_profile) s.next_run_ns = next_after(sc.minutes);
+      M365_ASSIGN_OR_RETURN(auto own, store.ListContainerSchedules(rec.name, type));
+      const std::vector<std::string> named = ProfileContainers(profile, type);
+      for (const auto& c : own) {
+        if (!s.in_profile || std::find(named.begin(), named.end(), c.container) == named.end()) continue;
+        ContainerStatus cs;
+        cs.name = c.container;
+        cs.schedule = c.minutes;
+        const std::string scope = ContainerScope(c.container);
+        const JobRecord* last = newest_in([&](const std::string& j) { return j == scope; });
+        if (last) cs.last_job = *last;
+        last_of_scope.push_back(last);
+        cs.next_run_ns = next_after(c.minutes);
+        if (cs.next_run_ns && (!s.next_run_ns || cs.next_run_ns < s.next_run_ns)) s.next_run_ns = cs.next_run_ns;
+        s.containers.push_back(std::move(cs));
       }
       M365_ASSIGN_OR_RETURN(s.discovery, store.GetDiscovery(rec.name, type));
       const SnapshotInfo* latest = nullptr;
@@ -89,13 +124,15 @@ Result<std::vector<TenantStatus>> BuildStatus(Vault& vault, ProfileStore& store,
         if (f != latest->stats.end()) s.items = f->second;
         if (b != latest->stats.end()) s.bytes = b->second;
       }
-      if (s.last_job) {
-        auto events = vault.ListJobEvents(s.last_job->id);
-        if (events.ok()) {
-          s.warnings = EvaluateWarnings(*s.last_job, ClassifyJob(*s.last_job, *events));
-        } else {
+      std::set<int64_t> evaluated;
+      for (const JobRecord* job : last_of_scope) {
+        if (!job || !evaluated.insert(job->id).second) continue;
+        auto events = vault.ListJobEvents(job->id);
+        if (!events.ok()) {
           ts.errors.push_back("job events: " + events.status().ToString());
+          continue;
         }
+        for (auto& w : EvaluateWarnings(*job, ClassifyJob(*job, *events))) s.warnings.push_back(std::move(w));
       }
       ts.types.push_back(std::move(s));
     }

@@ -20,16 +20,26 @@
 
 namespace m365vault::sync {
 
+// A container of a type with a schedule of its own.
+struct ContainerStatus {
+  std::string name;
+  std::vector<int> schedule;
+  std::optional<JobRecord> last_job;  // the last backup of this container
+  int64_t next_run_ns = 0;
+};
+
 struct TypeStatus {
   std::string type;
   bool in_profile = false;  // the scan profile protects this type
   std::vector<int> schedule;
-  std::optional<JobRecord> last_job;      // the last backup job of this type
+  std::vector<ContainerStatus> containers;  // containers on their own schedules
+  std::optional<JobRecord> last_job;      // the last backup job of this type (any scope)
   std::optional<JobRecord> last_success;  // the last succeeded or partial one
-  int64_t next_run_ns = 0;                // 0: not scheduled
+  int64_t next_run_ns = 0;                // 0: not scheduled; the type's or a container's, whichever is first
   std::optional<DiscoveryResult> discovery;
   uint64_t items = 0;  // in the latest snapshot of this type
   uint64_t bytes = 0;
+  // Of the last job of each scope (the type's runs, each container's).
   std::vector<Warning> warnings;
 };
 
@@ -37,6 +47,8 @@ struct TenantStatus {
   std::string tenant;
   std::string mode;  // the profile's mode
   uint64_t storage_bytes = 0;
+  int64_t license_expiry_ns = 0;     // 0: not set
+  std::vector<Warning> warnings;     // the tenant's own (licence)
   std::vector<TypeStatus> types;
   std::vector<std::string> errors;  // what could not be read (e.g. a locked repository)
 };

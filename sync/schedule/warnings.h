@@ -9,7 +9,11 @@
 //   container_failures  more than 5% at a container level below the top
 //                       (folders, drives) failed;
 //   top_failures        any object at the top container level (a mailbox, a
-//                       user's OneDrive) failed.
+//                       user's OneDrive) failed;
+// and per tenant:
+//   license_expiring    the tenant's licence / subscription expires within
+//                       kLicenseWarningDays;
+//   license_expired     it has expired.
 // EvaluateWarnings is the exact, pure threshold function; ClassifyJob turns a
 // job and its events into per-level counts (see its comment for how).
 //
@@ -24,8 +28,16 @@
 
 namespace m365vault::sync {
 
-enum class WarningKind { kLastBackupFailed, kContentFailures, kContainerFailures, kTopFailures };
-// "last_backup_failed", "content_failures", "container_failures", "top_failures"
+enum class WarningKind {
+  kLastBackupFailed,
+  kContentFailures,
+  kContainerFailures,
+  kTopFailures,
+  kLicenseExpiring,
+  kLicenseExpired,
+};
+// "last_backup_failed", "content_failures", "container_failures", "top_failures",
+// "license_expiring", "license_expired"
 const char* WarningKindName(WarningKind kind);
 
 struct Warning {
@@ -54,12 +66,18 @@ inline constexpr uint64_t kContainerPercent = 5;
 // The warnings for `job` (the last backup job of its tenant and type).
 std::vector<Warning> EvaluateWarnings(const JobRecord& job, const JobLevels& levels);
 
+// The licence warning of a tenant whose licence / subscription expires at
+// `expiry_ns` (0: not set, no warning), seen at `now_ns`.
+inline constexpr int64_t kLicenseWarningDays = 30;
+std::vector<Warning> EvaluateLicense(const std::string& tenant, int64_t expiry_ns, int64_t now_ns);
+
 // Per-level counts from a job and its events. Top level: the job's objects
-// (objects_total / objects_failed). An event's level is the depth of its
-// object path: "alice@x" is top, "alice@x/Mail" a container, anything deeper
-// content. Content total = items written + content failures; container total
-// is at least one per top-level object (a lower bound, so the container
-// percentage errs towards warning).
+// (objects_total / objects_failed). An event's level is the one the collector
+// recorded (JobEvent::level); events of older versions have none, and their
+// level is guessed from the depth of the object path ("alice@x" top,
+// "alice@x/Mail" container, deeper content). Container total = the containers
+// the run visited (JobCounts::containers_total), or one per object for older
+// jobs. Content total = items written + content failures.
 JobLevels ClassifyJob(const JobRecord& job, const std::vector<JobEvent>& events);
 
 }  // namespace m365vault::sync

@@ -59,33 +59,113 @@ TEST_CASE("advanced mode: first matching rule decides, unmatched objects are unp
   ScanProfile p = Advanced({"exchange:exclude:user:ceo@*", "exchange:include:user:*@contoso.com=>staff",
                             "exchange:include:group:Fin*=>finance", "onedrive:include:site:https://x/personal/*"});
   REQUIRE(ValidateProfile(p, kTypes).ok());
-  auto ceo = EvaluateProfile(p, "exchange", {"ceo@contoso.com", {}, ""});
+  auto ceo = EvaluateProfile(p, "exchange", {"ceo@contoso.com", {}, "", ""});
   CHECK_FALSE(ceo.protect);
   CHECK(ceo.rule == 0);
-  auto alice = EvaluateProfile(p, "exchange", {"alice@contoso.com", {}, ""});
+  auto alice = EvaluateProfile(p, "exchange", {"alice@contoso.com", {}, "", ""});
   CHECK(alice.protect);
   CHECK(alice.rule == 1);
   CHECK(alice.container == "staff");
-  auto bob = EvaluateProfile(p, "exchange", {"bob@fabrikam.com", {"Finance"}, ""});
+  auto bob = EvaluateProfile(p, "exchange", {"bob@fabrikam.com", {"Finance"}, "", ""});
   CHECK(bob.protect);
   CHECK(bob.rule == 2);
   CHECK(bob.container == "finance");
-  auto eve = EvaluateProfile(p, "exchange", {"eve@fabrikam.com", {}, ""});
+  auto eve = EvaluateProfile(p, "exchange", {"eve@fabrikam.com", {}, "", ""});
   CHECK_FALSE(eve.protect);
   CHECK(eve.rule == -1);
   // Rules are per type: the user rules do not apply to onedrive.
-  CHECK_FALSE(EvaluateProfile(p, "onedrive", {"alice@contoso.com", {}, ""}).protect);
-  auto drive = EvaluateProfile(p, "onedrive", {"alice@contoso.com", {}, "https://x/personal/alice"});
+  CHECK_FALSE(EvaluateProfile(p, "onedrive", {"alice@contoso.com", {}, "", ""}).protect);
+  auto drive = EvaluateProfile(p, "onedrive", {"alice@contoso.com", {}, "https://x/personal/alice", ""});
   CHECK(drive.protect);
   CHECK(drive.container == "default");
+}
+
+TEST_CASE("group rules match any group of the user by displayName or mail", "[backend][profiles]") {
+  ScanProfile p = Advanced({"exchange:exclude:group:*interns*", "exchange:include:group:sales@*=>sales",
+                            "exchange:include:group:Zoë's ?Team? *=>team", "onedrive:include:group:Engineering"});
+  REQUIRE(ValidateProfile(p, kTypes).ok());
+  // The first matching rule decides, whichever of the user's groups matched it.
+  auto intern = EvaluateProfile(p, "exchange", {"i@x", {"Sales", "sales@x.com", "Sales EMEA Interns"}, "", ""});
+  CHECK_FALSE(intern.protect);
+  CHECK(intern.rule == 0);
+  auto seller = EvaluateProfile(p, "exchange", {"s@x", {"Sales", "SALES@x.com"}, "", ""});
+  CHECK(seller.protect);
+  CHECK(seller.rule == 1);
+  CHECK(seller.container == "sales");
+  // The display name alone does not match a mail pattern.
+  CHECK(EvaluateProfile(p, "exchange", {"s@x", {"Sales"}, "", ""}).rule == -1);
+  // Wildcard characters inside a group name are ordinary characters of the text.
+  auto team = EvaluateProfile(p, "exchange", {"z@x", {"Zoë's *Team* [ops]?"}, "", ""});
+  CHECK(team.rule == 2);
+  CHECK(team.container == "team");
+  // Groups are matched as a whole: "Engineering" does not match "Engineering Leads".
+  CHECK_FALSE(EvaluateProfile(p, "onedrive", {"e@x", {"Engineering Leads"}, "", ""}).protect);
+  CHECK(EvaluateProfile(p, "onedrive", {"e@x", {"engineering"}, "", ""}).protect);
+  // No groups known: a group rule matches nothing, the user stays unprotected.
+  CHECK(EvaluateProfile(p, "exchange", {"nobody@x", {}, "", ""}).rule == -1);
+  // A user rule's pattern is never matched against group names, nor a group rule's against the UPN.
+  ScanProfile q = Advanced({"exchange:include:user:Sales", "onedrive:include:group:e@x"});
+  CHECK_FALSE(EvaluateProfile(q, "exchange", {"a@x", {"Sales"}, "", ""}).protect);
+  CHECK_FALSE(EvaluateProfile(q, "onedrive", {"e@x", {}, "", ""}).protect);
+}
+
+TEST_CASE("site rules match the personal site or the drive URL; exchange has no site", "[backend][profiles]") {
+  const std::string drive = "https://contoso-my.sharepoint.com/personal/alice_contoso_com/Documents";
+  const std::string site = SiteUrlOfDrive(drive);
+  CHECK(site == "https://contoso-my.sharepoint.com/personal/alice_contoso_com");
+  CHECK(SiteUrlOfDrive(drive + "/") == site);
+  CHECK(SiteUrlOfDrive("https://h/Documents") == "https://h");
+  CHECK(SiteUrlOfDrive("https://h") == "https://h");
+  CHECK(SiteUrlOfDrive("") == "");
+
+  ScanProfile p = Advanced({"exchange:include:user:*",
+                            "onedrive:exclude:site:https://contoso-my.sharepoint.com/personal/ceo_*",
+                            "onedrive:include:site:https://contoso-my.sharepoint.com/personal/alice_contoso_com=>vip",
+                            "onedrive:include:site:*/Documents"});
+  REQUIRE(ValidateProfile(p, kTypes).ok());
+  auto alice = EvaluateProfile(p, "onedrive", {"alice@contoso.com", {}, site, drive});
+  CHECK(alice.rule == 2);  // the exact site URL, no trailing wildcard needed
+  CHECK(alice.container == "vip");
+  auto bob = EvaluateProfile(p, "onedrive",
+                             {"bob@contoso.com", {}, "https://contoso-my.sharepoint.com/personal/bob_contoso_com",
+                              "https://contoso-my.sharepoint.com/personal/bob_contoso_com/Documents"});
+  CHECK(bob.rule == 3);  // matched through the drive URL
+  auto ceo = EvaluateProfile(p, "onedrive",
+                             {"ceo@contoso.com", {}, "https://contoso-my.sharepoint.com/personal/ceo_contoso_com",
+                              "https://contoso-my.sharepoint.com/personal/ceo_contoso_com/Documents"});
+  CHECK_FALSE(ceo.protect);
+  CHECK(ceo.rule == 1);
+  // Unknown site (no OneDrive data fetched): site rules match nothing.
+  CHECK(EvaluateProfile(p, "onedrive", {"carol@contoso.com", {}, "", ""}).rule == -1);
+
+  // A mailbox has no site: an exchange site rule is refused with a reason.
+  Status st = ValidateProfile(Advanced({"exchange:include:site:https://*", "onedrive:include:user:*"}), kTypes);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("no site URL") != std::string::npos);
+  CHECK(TypeHasSite("onedrive"));
+  CHECK_FALSE(TypeHasSite("exchange"));
+}
+
+TEST_CASE("ProfileUsesField says which data discovery must fetch", "[backend][profiles]") {
+  ScanProfile p = Advanced({"exchange:include:group:Sales", "onedrive:include:site:https://x/*",
+                            "onedrive:include:user:*"});
+  CHECK(ProfileUsesField(p, RuleField::kGroup));
+  CHECK(ProfileUsesField(p, RuleField::kGroup, "exchange"));
+  CHECK_FALSE(ProfileUsesField(p, RuleField::kGroup, "onedrive"));
+  CHECK(ProfileUsesField(p, RuleField::kSite, "onedrive"));
+  CHECK_FALSE(ProfileUsesField(p, RuleField::kSite, "exchange"));
+  ScanProfile express;
+  express.types = kTypes;
+  CHECK_FALSE(ProfileUsesField(express, RuleField::kGroup));
+  CHECK_FALSE(ProfileUsesField(express, RuleField::kUser));
 }
 
 TEST_CASE("express mode protects every object of its types only", "[backend][profiles]") {
   ScanProfile p;
   p.types = {"exchange"};
   REQUIRE(ValidateProfile(p, kTypes).ok());
-  CHECK(EvaluateProfile(p, "exchange", {"anyone@x", {}, ""}).protect);
-  CHECK_FALSE(EvaluateProfile(p, "onedrive", {"anyone@x", {}, ""}).protect);
+  CHECK(EvaluateProfile(p, "exchange", {"anyone@x", {}, "", ""}).protect);
+  CHECK_FALSE(EvaluateProfile(p, "onedrive", {"anyone@x", {}, "", ""}).protect);
 }
 
 TEST_CASE("profile validation", "[backend][profiles]") {

@@ -121,6 +121,60 @@ TEST_CASE("a vault.db from a newer program is refused", "[vault]") {
   REQUIRE(v.status().message().find("upgrade") != std::string::npos);
 }
 
+TEST_CASE("a version 1 vault.db is migrated in place and keeps its rows", "[vault]") {
+  TempDir t;
+  std::string dir = t.path + "/v";
+  int64_t job = 0;
+  {
+    auto v = MakeVault(dir);
+    REQUIRE(v->AddTenant(Contoso()).ok());
+    job = *v->StartJob("contoso", "backup", "exchange");
+    REQUIRE(v->AddJobEvent({job, 0, "alice@x/Mail/Inbox/m1", "E", "reason", "hint"}).ok());
+    REQUIRE(v->FinishJob(job, JobStatus::kPartial, {1, 1, 0, 5, 500}, "", "").ok());
+  }
+  {
+    // Back to the version 1 layout: without the columns version 2 added.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir + "/vault.db").c_str(), &db) == SQLITE_OK);
+    for (const char* sql : {"ALTER TABLE tenants DROP COLUMN license_expiry", "ALTER TABLE jobs DROP COLUMN scope",
+                            "ALTER TABLE jobs DROP COLUMN containers_total", "ALTER TABLE job_events DROP COLUMN level",
+                            "PRAGMA user_version=1"}) {
+      INFO(sql);
+      REQUIRE(sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK);
+    }
+    sqlite3_close(db);
+  }
+  auto v = Vault::Open(dir, "correct horse", Fast());
+  REQUIRE(v.ok());
+  auto tenant = (*v)->GetTenant("contoso");
+  REQUIRE(tenant.ok());
+  CHECK(tenant->license_expiry_ns == 0);
+  auto j = (*v)->GetJob(job);
+  REQUIRE(j.ok());
+  CHECK(j->counts.items == 5);
+  CHECK(j->scope.empty());
+  CHECK(j->counts.containers_total == 0);
+  auto events = (*v)->ListJobEvents(job);
+  REQUIRE(events.ok());
+  REQUIRE(events->size() == 1);
+  CHECK(events->front().level.empty());
+  // The new columns work after the migration.
+  REQUIRE((*v)->SetLicenseExpiry("contoso", int64_t{1900000000} * 1000000000).ok());
+  CHECK((*v)->GetTenant("contoso")->license_expiry_ns == int64_t{1900000000} * 1000000000);
+  CHECK((*v)->SetLicenseExpiry("nobody", 1).code() == Status::Code::kNotFound);
+  CHECK((*v)->SetLicenseExpiry("contoso", -5).code() == Status::Code::kInvalidArgument);
+  auto scoped = (*v)->StartJob("contoso", "backup", "exchange", "container:vip");
+  REQUIRE(scoped.ok());
+  JobCounts counts;
+  counts.containers_total = 42;
+  REQUIRE((*v)->FinishJob(*scoped, JobStatus::kSucceeded, counts, "", "").ok());
+  REQUIRE((*v)->AddJobEvent({*scoped, 0, "a@x/Mail/F", "E", "r", "h", "container"}).ok());
+  auto s = (*v)->GetJob(*scoped);
+  CHECK(s->scope == "container:vip");
+  CHECK(s->counts.containers_total == 42);
+  CHECK((*v)->ListJobEvents(*scoped)->front().level == "container");
+}
+
 TEST_CASE("opening a missing vault says to run init", "[vault]") {
   TempDir t;
   REQUIRE(crypto::InitCrypto());

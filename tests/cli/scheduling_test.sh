@@ -132,6 +132,47 @@ else
     "succeeded True True False" ] || fail "status after the daemon's run: $OUT"
   expect 0 "$BIN" status emu
   contains "$OUT" "$((NMBX - 1))/$NMBX"
+  # --- a container with its own schedule, a run of one container ---
+  expect 0 "$BIN" profile set emu --mode advanced --type exchange --clear-rules \
+    --rule "exchange:include:mailbox:$FIRST=>vip" --rule 'exchange:include:user:*=>staff'
+  expect 2 "$BIN" schedule set emu --type exchange --container nope --at 05:00
+  contains "$ERR" "no exchange objects into a container 'nope'"
+  expect 0 "$BIN" schedule set emu --type exchange --container vip --at 05:00,09:00 --json
+  expect 0 "$BIN" schedule show emu --json
+  [ "$(echo "$OUT" | json 'd["container_schedules"]["exchange"]["vip"]')" = "['05:00', '09:00']" ] ||
+    fail "schedule show json: $OUT"
+  expect 0 "$BIN" schedule show emu
+  contains "$OUT" "container vip: 05:00,09:00"
+  expect 0 "$BIN" backup emu --type exchange --container vip --json
+  [ "$(echo "$OUT" | json 'd["runs"][0]["objects_total"], d["runs"][0]["status"]')" = "1 succeeded" ] ||
+    fail "backup of container vip: $OUT"
+  expect 0 "$BIN" jobs emu --json
+  [ "$(echo "$OUT" | json 'd["jobs"][0]["scope"], d["jobs"][0]["containers"] > 0')" = "container:vip True" ] ||
+    fail "jobs json after a container run: $OUT"
+  expect 0 "$BIN" status emu --json
+  [ "$(echo "$OUT" | json '[(c["container"], c["schedule"], c["last_status"]) for c in d["tenants"][0]["types"][0]["containers"]]')" = \
+    "[('vip', ['05:00', '09:00'], 'succeeded')]" ] || fail "status json containers: $OUT"
+  expect 2 "$BIN" backup emu --type exchange --container nope
+  contains "$ERR" "no exchange container 'nope'"
+  expect 0 "$BIN" schedule remove emu --type exchange --container vip
+  expect 1 "$BIN" schedule remove emu --type exchange --container vip
+  contains "$ERR" "has no schedule of its own"
+
+  # --- licence expiry ---
+  expect 0 "$BIN" tenant set emu --license-expires "$(date -u -d '+10 days' +%F)"
+  expect 0 "$BIN" status emu --json
+  [ "$(echo "$OUT" | json '[w["kind"] for w in d["tenants"][0]["warnings"]], d["warnings"] >= 1')" = \
+    "['license_expiring'] True" ] || fail "licence warning: $OUT"
+  expect 0 "$BIN" status emu
+  contains "$OUT" "WARNING: the licence / subscription expires on"
+  expect 0 "$BIN" tenant set emu --license-expires "$(date -u -d '-1 day' +%F)"
+  expect 0 "$BIN" status emu --json
+  [ "$(echo "$OUT" | json '[w["kind"] for w in d["tenants"][0]["warnings"]]')" = "['license_expired']" ] ||
+    fail "licence expired warning: $OUT"
+  expect 2 "$BIN" tenant set emu --license-expires 2026-02-30
+  expect 0 "$BIN" tenant set emu --license-expires none --json
+  [ "$(echo "$OUT" | json 'd["license_expires"]')" = "" ] || fail "licence cleared: $OUT"
+
   # SIGTERM mid-run: the daemon waits for the run; the repository stays consistent.
   "$BIN" backup emu --type exchange >/dev/null 2>&1  # (a manual run still works alongside)
   expect 0 "$BIN" profile set emu --mode express --type exchange --type onedrive

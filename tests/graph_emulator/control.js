@@ -130,6 +130,13 @@ class Control {
       });
       case 'ransomware': return driveOp((u) => ({ encrypted: dr.ransomware(u, now) }));
       case 'churn': return this.churn(op, now);
+      case 'add_group_member': case 'remove_group_member': {
+        const u = this.user(op.user);
+        const g = this.ctx.groups.index(op.group) >= 0 ? this.ctx.groups.index(op.group)
+          : [...Array(this.ctx.groups.count()).keys()].find((i) => this.ctx.groups.json(i).displayName === op.group);
+        need(g !== undefined && g >= 0, `unknown group ${JSON.stringify(op.group)}`);
+        return { changed: this.ctx.groups.setMember(g, u, op.op === 'add_group_member') };
+      }
       default: throw new BadOp(`unknown op ${op.op}`);
     }
   }

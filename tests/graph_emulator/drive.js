@@ -15,6 +15,9 @@ const EXT = [['.docx', 'application/vnd.openxmlformats-officedocument.wordproces
   ['.txt', 'text/plain', true], ['.csv', 'text/csv', true], ['.log', 'text/plain', true], ['.md', 'text/markdown', true]];
 const WORDS = 'budget plan report notes summary invoice draft final scan photo backup export minutes design spec roadmap'.split(' ');
 const MiB = 1024 * 1024;
+// A OneDrive's webUrl: the personal site's "Documents" library, as Graph reports it
+// (https://contoso-my.sharepoint.com/personal/alice_contoso_com/Documents).
+function driveWebUrl(upn) { return `https://contoso-my.sharepoint.com/personal/${upn.replace(/[@.]/g, '_')}/Documents`; }
 
 function mimeOf(name) {
   const e = EXT.find(([x]) => name.toLowerCase().endsWith(x));
@@ -117,7 +120,7 @@ class Drives {
     const d = this.get(u); const us = this.t.user(u);
     let used = 0; for (const it of d.items) if (!it.deleted && !it.folder) used += this.size(d, it);
     return { createdDateTime: iso(d.items[0].ctime), description: '', id: d.id, lastModifiedDateTime: iso(d.items[0].mtime), name: 'OneDrive',
-      webUrl: `https://contoso-my.sharepoint.com/personal/${us.userPrincipalName.replace(/[@.]/g, '_')}/Documents`,
+      webUrl: driveWebUrl(us.userPrincipalName),
       driveType: 'business', createdBy: { user: { displayName: 'System Account' } }, lastModifiedBy: this.owner(d),
       owner: this.owner(d), quota: { deleted: 0, remaining: 1099511627776 - used, state: 'normal', total: 1099511627776, used } };
   }
@@ -135,7 +138,7 @@ class Drives {
     o.createdDateTime = iso(it.ctime); o.eTag = `"{${g}},${it.ver}"`; o.id = id; o.lastModifiedDateTime = iso(it.mtime);
     o.name = it.name;
     const us = this.t.user(d.u);
-    o.webUrl = `https://contoso-my.sharepoint.com/personal/${us.userPrincipalName.replace(/[@.]/g, '_')}/Documents/${this.path(d, idx).map(encodeURIComponent).join('/')}`;
+    o.webUrl = `${driveWebUrl(us.userPrincipalName)}/${this.path(d, idx).map(encodeURIComponent).join('/')}`;
     if (!opts.delta && !it.folder) o.cTag = `"c:{${g}},${it.ver}"`;
     o.size = it.folder ? this.folderSize(d, idx) : this.size(d, it);
     o.createdBy = this.owner(d); o.lastModifiedBy = this.owner(d);
@@ -236,4 +239,4 @@ class Drives {
   }
 }
 
-module.exports = { Drives, mimeOf, HOSTILE_FILES };
+module.exports = { Drives, mimeOf, HOSTILE_FILES, driveWebUrl };

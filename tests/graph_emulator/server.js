@@ -16,6 +16,7 @@ const { Mailboxes } = require('./mailbox');
 const { Contacts } = require('./contacts');
 const { Calendars } = require('./calendar');
 const { Drives } = require('./drive');
+const { Groups } = require('./groups');
 const { Download } = require('./download');
 const { Uploads } = require('./upload');
 const { Auth } = require('./auth');
@@ -95,9 +96,9 @@ async function main() {
       mailbox_requests_per_10min: 0, empty_page_rate: 0.05, replay_rate: 0.1, token_ttl: cfg.tokenTtl, token_storm_per_10s: 20, download_url_ttl: 3600,
       rate_509: 0, upload_session_ttl: 3600, upload_max_mb: 256 },
   };
-  ctx.mail = new Mailboxes(tenant); ctx.contacts = new Contacts(tenant); ctx.calendars = new Calendars(tenant); ctx.drives = new Drives(tenant);
+  ctx.mail = new Mailboxes(tenant); ctx.contacts = new Contacts(tenant); ctx.calendars = new Calendars(tenant); ctx.drives = new Drives(tenant); ctx.groups = new Groups(tenant);
   ctx.download = new Download(ctx); ctx.auth = new Auth(ctx, tls); ctx.throttle = new Throttle(ctx); ctx.uploads = new Uploads(ctx);
-  ctx.router = new Router(ctx, [require('./mail').routes(), require('./contacts').routes(), require('./calendar').routes(), require('./drive_routes').routes()]);
+  ctx.router = new Router(ctx, [require('./mail').routes(), require('./contacts').routes(), require('./calendar').routes(), require('./drive_routes').routes(), require('./groups').routes()]);
   const control = new Control(ctx);
 
   // client secret: stable per state dir

@@ -1,12 +1,14 @@
 'use strict';
 // Ground truth dump: every user, mail folder, message (with sha256 of the exact $value bytes),
-// contact, calendar event and drive item (with sha256 of the content), streamed as NDJSON
+// contact, calendar event and drive item (with sha256 of the content), and (kinds=groups only)
+// every group with its direct members and transitive users, streamed as NDJSON
 // (default) or as one JSON document {"items":[...]} with ?format=json.
 const crypto = require('crypto');
 const { iso } = require('./util');
 const { FOLDERS } = require('./mailbox');
 const { CFOLDERS } = require('./contacts');
 const { itemId } = require('./ids');
+const { driveWebUrl } = require('./drive');
 
 async function streamTruth(ctx, q, res) {
   const t = ctx.tenant; const json = q.get('format') === 'json';
@@ -27,7 +29,8 @@ async function streamTruth(ctx, q, res) {
   for (const u of users) {
     if (closed) return;
     const us = t.user(u); const uid = us.id;
-    if (kinds.has('users')) await write({ type: 'user', index: u, id: uid, userPrincipalName: us.userPrincipalName, displayName: us.displayName, hasMailbox: t.hasMailbox(u), hasDrive: t.hasDrive(u) });
+    if (kinds.has('users')) await write({ type: 'user', index: u, id: uid, userPrincipalName: us.userPrincipalName, displayName: us.displayName, hasMailbox: t.hasMailbox(u), hasDrive: t.hasDrive(u),
+      driveWebUrl: t.hasDrive(u) ? driveWebUrl(us.userPrincipalName) : null });
     if (t.hasMailbox(u) && kinds.has('mail')) {
       const mb = ctx.mail; const set = mb.set(u);
       for (const f of FOLDERS) {
@@ -79,6 +82,18 @@ async function streamTruth(ctx, q, res) {
         }
         await write(o);
       }
+    }
+  }
+  // groups: only when kinds lists them (not in the default kinds) and no ?user= is given
+  if (kinds.has('groups') && !q.get('user')) {
+    const gs = ctx.groups;
+    for (let g = 0; g < gs.count(); g++) {
+      if (closed) return;
+      const j = gs.json(g);
+      const ref = (m) => (m.type === 'user' ? t.userGuid(m.i) : m.type === 'group' ? gs.id(m.i) : gs.deviceId(m.i));
+      await write({ type: 'group', id: j.id, displayName: j.displayName, mail: j.mail, groupTypes: j.groupTypes, securityEnabled: j.securityEnabled,
+        mailEnabled: j.mailEnabled, members: gs.direct(g).map((m) => ({ type: m.type, id: ref(m) })),
+        transitiveUsers: gs.transitiveUsers(g).map((i) => t.userGuid(i)) });
     }
   }
   if (json) res.write('\n]}\n');

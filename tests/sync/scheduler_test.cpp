@@ -12,6 +12,8 @@
 #include "sync/schedule/daemon.h"
 #include "sync/schedule/scheduler.h"
 #include "sync/schedule/warnings.h"
+#include "sync/graph/fake_http_client.h"
+#include "tests/sync/sync_test_util.h"
 
 namespace m365vault::sync {
 namespace {
@@ -129,6 +131,46 @@ TEST_CASE("job events are classified by the depth of their object path", "[sync]
   CHECK(Kinds(EvaluateWarnings(j, l)) == std::set{WarningKind::kTopFailures, WarningKind::kContainerFailures});
 }
 
+TEST_CASE("recorded levels and container counts decide, not the path depth", "[sync][warnings]") {
+  JobRecord j = Job(JobStatus::kPartial, 10, 0, 90);
+  j.counts.containers_total = 200;
+  // A failed folder deep in the tree is a container; a failed mailbox whose
+  // event names its Mail root is top level.
+  std::vector<JobEvent> events = {{7, 0, "alice@x/Mail", "", "r", "", kLevelTop},
+                                  {7, 0, "bob@x/Mail/Archive/2019/Q1", "", "r", "", kLevelContainer},
+                                  {7, 0, "carol@x/Mail/Inbox/m1", "", "r", "", kLevelContent}};
+  JobLevels l = ClassifyJob(j, events);
+  CHECK(l.top.failed == 1);
+  CHECK(l.container.failed == 1);
+  CHECK(l.container.total == 200);
+  CHECK(l.content.failed == 1);
+  CHECK(Kinds(EvaluateWarnings(j, l)) == std::set{WarningKind::kTopFailures});
+  // 10 of 200 containers is exactly 5%: no warning; 11 is above.
+  for (int i = 0; i < 9; ++i) events.push_back({7, 0, "d@x/Mail/F" + std::to_string(i), "", "r", "", kLevelContainer});
+  CHECK(ClassifyJob(j, events).container.failed == 10);
+  CHECK_FALSE(Kinds(EvaluateWarnings(j, ClassifyJob(j, events))).count(WarningKind::kContainerFailures));
+  events.push_back({7, 0, "d@x/Mail/F9", "", "r", "", kLevelContainer});
+  CHECK(Kinds(EvaluateWarnings(j, ClassifyJob(j, events))).count(WarningKind::kContainerFailures));
+}
+
+TEST_CASE("licence warnings: 30 days before expiry, and after it", "[sync][warnings]") {
+  const int64_t day = int64_t{86400} * 1000000000;
+  const int64_t now = int64_t{1800000000} * 1000000000;
+  CHECK(EvaluateLicense("t", 0, now).empty());  // not set
+  CHECK(EvaluateLicense("t", now + 31 * day, now).empty());
+  auto soon = EvaluateLicense("t", now + 30 * day, now);
+  REQUIRE(soon.size() == 1);
+  CHECK(soon[0].kind == WarningKind::kLicenseExpiring);
+  CHECK(soon[0].message.find("in 30 days") != std::string::npos);
+  auto last_day = EvaluateLicense("t", now + 1, now);
+  REQUIRE(last_day.size() == 1);
+  CHECK(last_day[0].message.find("in 1 day)") != std::string::npos);
+  auto expired = EvaluateLicense("t", now, now);
+  REQUIRE(expired.size() == 1);
+  CHECK(expired[0].kind == WarningKind::kLicenseExpired);
+  CHECK(std::string(WarningKindName(WarningKind::kLicenseExpired)) == "license_expired");
+}
+
 // --- the daemon's scheduling passes, with fake runs ---
 
 struct DaemonFixture {
@@ -183,11 +225,11 @@ struct DaemonFixture {
     o.max_parallel = max_parallel;
     o.clock = &clock;
     o.log = log.get();
-    o.backup = [this](const std::string& tenant, const std::string& type) -> Result<RunResult> {
-      M365_ASSIGN_OR_RETURN(int64_t id, vault->StartJob(tenant, "backup", type));
+    o.backup = [this](const std::string& tenant, const std::string& type, const std::string& scope) -> Result<RunResult> {
+      M365_ASSIGN_OR_RETURN(int64_t id, vault->StartJob(tenant, "backup", type, scope));
       M365_RETURN_IF_ERROR(vault->FinishJob(id, JobStatus::kSucceeded, {}, "", ""));
       std::lock_guard<std::mutex> l(mu);
-      ran.push_back(tenant + "/" + type);
+      ran.push_back(tenant + "/" + type + (scope.empty() ? "" : " " + scope));
       RunResult r;
       r.job_id = id;
       r.status = JobStatus::kSucceeded;
@@ -246,20 +288,128 @@ TEST_CASE("daemon: first pass protects every tenant, then only at slots; missed 
   CHECK(started->empty());
 }
 
+TEST_CASE("daemon: a container with its own schedule runs at its times; the type's runs leave it out",
+          "[sync][daemon]") {
+  DaemonFixture f;
+  ScanProfile p;
+  p.tenant = "contoso";
+  p.types = {"exchange"};
+  p.mode = ProfileMode::kAdvanced;
+  for (const char* r : {"exchange:include:user:ceo@*=>vip", "exchange:include:user:*=>staff"}) p.rules.push_back(*ParseRule(r));
+  REQUIRE(f.store->SetProfile(p, {"exchange", "onedrive"}).ok());
+  REQUIRE(f.store->SetSchedule({"contoso", "exchange", {360}, true}).ok());
+  REQUIRE(f.store->SetSchedule({"contoso", "exchange", {180, 540}, true, "vip"}).ok());
+  // A schedule of a container the profile does not name is kept but unused.
+  REQUIRE(f.store->SetSchedule({"contoso", "exchange", {60}, true, "gone"}).ok());
+  auto own = f.store->ListContainerSchedules("contoso", "exchange");
+  REQUIRE(own.ok());
+  REQUIRE(own->size() == 2);
+  CHECK((*own)[1].container == "vip");
+  CHECK((*own)[1].minutes == std::vector<int>{180, 540});
+
+  Daemon d(*f.vault, *f.store, f.Options(/*max_parallel=*/16));
+  auto names = [&](const Result<std::vector<std::string>>& r) {
+    REQUIRE(r.ok());
+    return std::set<std::string>(r->begin(), r->end());
+  };
+  // 01:00, first pass: the type's run and the container's are both due, but
+  // one run per tenant and type at a time: the container waits a pass.
+  auto first = names(d.Tick());
+  d.WaitIdle();
+  CHECK(first.count("contoso/exchange") == 1);
+  CHECK(first.count("contoso/exchange:vip") == 0);
+  auto second = names(d.Tick());
+  d.WaitIdle();
+  CHECK(second.count("contoso/exchange:vip") == 1);
+  CHECK(second.count("contoso/exchange") == 0);
+  {
+    std::lock_guard<std::mutex> l(f.mu);
+    CHECK(std::count(f.ran.begin(), f.ran.end(), "contoso/exchange type-schedule") == 1);
+    CHECK(std::count(f.ran.begin(), f.ran.end(), "contoso/exchange container:vip") == 1);
+    CHECK(std::count(f.ran.begin(), f.ran.end(), "contoso/exchange container:gone") == 0);
+  }
+  CHECK(names(d.Tick()).empty());
+  // 03:00: the container (and the daily discoveries of 02:00), not the type.
+  f.clock.Advance(hours(2));
+  CHECK(names(d.Tick()) ==
+        std::set<std::string>{"contoso/exchange:vip", "contoso/discovery", "fabrikam/discovery"});
+  d.WaitIdle();
+  // 06:00: only the type's own run (and fabrikam's default schedule).
+  f.clock.Advance(hours(3));
+  auto at6 = names(d.Tick());
+  d.WaitIdle();
+  CHECK(at6.count("contoso/exchange") == 1);
+  CHECK(at6.count("contoso/exchange:vip") == 0);
+  // A manual run of everything after the container's 09:00 slot counts for it.
+  f.clock.Advance(hours(3) + minutes(5));  // 09:05
+  REQUIRE(f.vault->FinishJob(*f.vault->StartJob("contoso", "backup", "exchange"), JobStatus::kSucceeded, {}, "", "")
+              .ok());
+  CHECK(names(d.Tick()).count("contoso/exchange:vip") == 0);
+  d.WaitIdle();
+  // Removing the container's schedule: its objects follow the type's again.
+  REQUIRE(f.store->RemoveContainerSchedule("contoso", "exchange", "vip").ok());
+  CHECK(f.store->RemoveContainerSchedule("contoso", "exchange", "vip").code() == Status::Code::kNotFound);
+  f.clock.Advance(hours(24));
+  auto next_day = names(d.Tick());
+  d.WaitIdle();
+  CHECK(next_day.count("contoso/exchange") == 1);
+  CHECK(next_day.count("contoso/exchange:vip") == 0);
+}
+
+TEST_CASE("run scopes: the type's runs leave out containers with their own schedule", "[sync][daemon]") {
+  DaemonFixture f;
+  ScanProfile p;
+  p.tenant = "contoso";
+  p.types = {"exchange"};
+  p.mode = ProfileMode::kAdvanced;
+  for (const char* r : {"exchange:exclude:user:temp*", "exchange:include:user:ceo@*=>vip",
+                        "exchange:include:user:*=>staff"}) {
+    p.rules.push_back(*ParseRule(r));
+  }
+  REQUIRE(f.store->SetProfile(p, {"exchange", "onedrive"}).ok());
+  FakeHttpClient http;  // user rules need no Graph request: none is scripted
+  testing::CountingTokenProvider tokens;
+  GraphClientOptions go;
+  go.graph_url = "https://graph.example";
+  GraphClient client(go, http, tokens, f.clock);
+  std::vector<UserInfo> users = {{"1", "ceo@x", "", ""}, {"2", "ann@x", "", ""}, {"3", "temp1@x", "", ""}};
+  auto select = [&](const std::string& scope) {
+    auto filter = ProfileFilter(*f.vault, "contoso", "exchange", scope);
+    REQUIRE(filter.ok());
+    auto kept = (*filter)(client, users);
+    REQUIRE(kept.ok());
+    std::set<std::string> upns;
+    for (const auto& u : *kept) upns.insert(u.upn);
+    return upns;
+  };
+  using Set = std::set<std::string>;
+  // Without container schedules the type's runs take every protected object.
+  CHECK(select(kScopeTypeSchedule) == Set{"ceo@x", "ann@x"});
+  REQUIRE(f.store->SetSchedule({"contoso", "exchange", {180}, true, "vip"}).ok());
+  CHECK(select("") == Set{"ceo@x", "ann@x"});
+  CHECK(select(kScopeTypeSchedule) == Set{"ann@x"});
+  CHECK(select(ContainerScope("vip")) == Set{"ceo@x"});
+  CHECK(select(ContainerScope("staff")) == Set{"ann@x"});
+  CHECK(ProfileFilter(*f.vault, "contoso", "exchange", ContainerScope("nope")).status().code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(ProfileFilter(*f.vault, "contoso", "exchange", "bogus").status().code() == Status::Code::kInvalidArgument);
+  CHECK(http.requests().empty());
+}
+
 TEST_CASE("daemon: the parallel limit holds and a running entry is not started twice", "[sync][daemon]") {
   DaemonFixture f;
   std::atomic<bool> release{false};
   std::atomic<int> concurrent{0}, peak{0};
   DaemonOptions o = f.Options(2);
   auto inner = o.backup;
-  o.backup = [&](const std::string& tenant, const std::string& type) {
+  o.backup = [&](const std::string& tenant, const std::string& type, const std::string& scope) {
     int now = ++concurrent;
     int p = peak.load();
     while (now > p && !peak.compare_exchange_weak(p, now)) {
     }
     while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     --concurrent;
-    return inner(tenant, type);
+    return inner(tenant, type, scope);
   };
   o.discover = [&](const std::string&) {
     while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -276,18 +426,23 @@ TEST_CASE("daemon: the parallel limit holds and a running entry is not started t
   release = true;
   d.WaitIdle();
   CHECK(peak.load() <= 2);
-  // The rest follows within the limit.
+  // The rest follows within the limit (blocked again, so a run that ends
+  // at once cannot free its slot for a third within this pass).
+  release = false;
   auto third = d.Tick();
   CHECK(third->size() == 2);
+  CHECK(d.Running() == 2);
   for (const auto& k : *third) CHECK(std::find(first->begin(), first->end(), k) == first->end());
+  release = true;
   d.WaitIdle();
+  CHECK(peak.load() <= 2);
 }
 
 TEST_CASE("daemon: a run that cannot start is retried at the next slot, not every pass", "[sync][daemon]") {
   DaemonFixture f;
   DaemonOptions o = f.Options(16);
   std::atomic<int> attempts{0};
-  o.backup = [&](const std::string&, const std::string&) -> Result<RunResult> {
+  o.backup = [&](const std::string&, const std::string&, const std::string&) -> Result<RunResult> {
     ++attempts;
     return Status::Busy("repository locked");
   };
