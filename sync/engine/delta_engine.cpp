@@ -7,6 +7,9 @@
 #include <mutex>
 #include <thread>
 #include <ctime>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -561,6 +564,12 @@ class StreamedRound {
     Status st = ApplyChanges(client_, writer_, spec_, batch_, gone, last ? nullptr : &deferred_, state_, counters_,
                              &outcome_);
     batch_.clear();
+#if defined(__GLIBC__)
+    // The batch (its changes, the pages it came from, the download buffers)
+    // is freed between long-lived allocations (nodes, tree entries), so the
+    // arenas keep whole free pages that glibc does not return by itself.
+    malloc_trim(0);
+#endif
     return st;
   }
 
