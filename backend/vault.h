@@ -58,6 +58,24 @@ struct TenantConfig {
   std::string ca_file;    // extra trusted CA bundle (PEM), "" = system CAs only
 };
 
+// A further app registration of a tenant (`tenant credential add`): another
+// client id with its secret or certificate, for scan profiles to choose.
+struct AppCredentialConfig {
+  std::string tenant;
+  std::string name;       // like a tenant name: [A-Za-z0-9._-]{1,64}
+  std::string client_id;  // application id (GUID)
+  CredentialKind kind = CredentialKind::kClientSecret;
+  std::string credential;  // sealed before it is stored
+};
+
+struct AppCredentialRecord {
+  std::string tenant;
+  std::string name;
+  std::string client_id;
+  CredentialKind kind = CredentialKind::kClientSecret;
+  int64_t created_ns = 0;
+};
+
 // A tenant as the vault knows it (no credential).
 struct TenantRecord {
   std::string name;
@@ -85,6 +103,12 @@ struct TenantCredential {
   TenantCredential(const TenantCredential&) = delete;
   TenantCredential& operator=(const TenantCredential&) = delete;
   ~TenantCredential();  // zeroes `secret`
+};
+
+// What a Graph client signs in with (Vault::GetSignIn).
+struct AppSignIn {
+  std::string client_id;
+  TenantCredential credential;
 };
 
 // kInterrupted is never stored: it is how a job reads whose status is still
@@ -220,7 +244,21 @@ class Vault {
   // Newest first; limit 0 = all.
   Result<std::vector<AuditEntry>> ListAudit(int limit = 0);
 
+  // --- further app registrations of a tenant (scan profiles choose one) ---
+  // Validates and stores (sealed) another credential of the tenant under
+  // `config.name`. AlreadyExists if the name is taken; NotFound for an
+  // unknown tenant; InvalidArgument on a bad name, client id or credential.
+  Status AddAppCredential(const AppCredentialConfig& config);
+  // Sorted by name; never the secrets.
+  Result<std::vector<AppCredentialRecord>> ListAppCredentials(const std::string& tenant);
+  // NotFound if there is none of that name.
+  Status RemoveAppCredential(const std::string& tenant, const std::string& name);
+  // The client id and the decrypted credential to sign in with: the
+  // tenant's own for `name` "", else the named app registration's.
+  Result<AppSignIn> GetSignIn(const std::string& tenant, const std::string& name);
+
   // Validators, exposed for the CLI's early checks.
+  static Status ValidateCredential(CredentialKind kind, std::string_view credential);
   static Status ValidateTenantName(std::string_view name);
   static Status ValidateGuid(std::string_view what, std::string_view id);
 

@@ -68,12 +68,23 @@ CREATE TABLE IF NOT EXISTS audit(
 // scope (which objects a backup run took: "" every protected object,
 // "type-schedule" those on the type's own schedule, "container:NAME" one
 // container) and the number of containers it visited; a job event's level
-// ("top", "container", "content"; "" for events written by version 1).
+// ("top", "container", "content"; "" for events written by version 1); a
+// tenant's further app registrations (app_credentials, sealed like the
+// tenant's own credential, with tenant and name as associated data).
 constexpr char kSchemaV2[] = R"sql(
 ALTER TABLE tenants ADD COLUMN license_expiry INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN scope TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN containers_total INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE job_events ADD COLUMN level TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS app_credentials(
+  tenant TEXT NOT NULL,
+  name TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  credential_kind TEXT NOT NULL,
+  credential BLOB NOT NULL,
+  created INTEGER NOT NULL,
+  PRIMARY KEY(tenant, name)
+);
 )sql";
 
 }  // namespace

@@ -74,7 +74,10 @@ struct ScanProfile {
   int discovery_minute = 120;      // minute of the UTC day (default 02:00)
   ProfileMode mode = ProfileMode::kExpress;
   std::vector<ProfileRule> rules;  // advanced mode, in evaluation order
-  bool stored = false;             // false: the lazily-created default
+  // The app registration the profile's runs and discoveries sign in with:
+  // "" the tenant's own, else a name from Vault::ListAppCredentials.
+  std::string credential;
+  bool stored = false;  // false: the lazily-created default
 };
 
 // "TYPE:include|exclude:user|mailbox|group|site:PATTERN[=>CONTAINER]", e.g.

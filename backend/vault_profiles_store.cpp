@@ -1,5 +1,6 @@
 // backend/vault_profiles_store.cpp: ProfileStore, the profile, schedule and
 // discovery-result tables in vault.db.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "backend/vault_db.h"
@@ -17,7 +18,8 @@ CREATE TABLE IF NOT EXISTS scan_profiles(
   discovery_minute INTEGER NOT NULL,
   mode TEXT NOT NULL,
   rules TEXT NOT NULL DEFAULT '[]',
-  updated INTEGER NOT NULL
+  updated INTEGER NOT NULL,
+  credential TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS backup_schedules(
   tenant TEXT NOT NULL,
@@ -55,6 +57,19 @@ Result<std::unique_ptr<ProfileStore>> ProfileStore::Open(Vault& vault, Clock& cl
   {
     std::lock_guard<std::mutex> l(db->mu());
     M365_RETURN_IF_ERROR(db->Exec(kProfileSchema));
+    // Tables of older versions lack the credential column.
+    bool has_credential = false;
+    {
+      Stmt s(*db, "PRAGMA table_info(scan_profiles)");
+      for (;;) {
+        M365_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        has_credential = has_credential || s.Text(1) == "credential";
+      }
+    }
+    if (!has_credential) {
+      M365_RETURN_IF_ERROR(db->Exec("ALTER TABLE scan_profiles ADD COLUMN credential TEXT NOT NULL DEFAULT ''"));
+    }
   }
   return std::unique_ptr<ProfileStore>(new ProfileStore(vault, std::move(db), clock));
 }
@@ -70,7 +85,7 @@ Result<ScanProfile> ProfileStore::GetProfile(const std::string& tenant, const st
   ScanProfile p;
   p.tenant = tenant;
   std::lock_guard<std::mutex> l(db_->mu());
-  Stmt s(*db_, "SELECT types, discovery_minute, mode, rules FROM scan_profiles WHERE tenant = ?");
+  Stmt s(*db_, "SELECT types, discovery_minute, mode, rules, credential FROM scan_profiles WHERE tenant = ?");
   s.Bind(1, tenant);
   M365_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) {
@@ -89,6 +104,7 @@ Result<ScanProfile> ProfileStore::GetProfile(const std::string& tenant, const st
     if (!rule.ok()) return Status::Corruption("scan profile of " + tenant + ": " + rule.status().message());
     p.rules.push_back(std::move(rule).value());
   }
+  p.credential = s.Text(4);
   p.stored = true;
   return p;
 }
@@ -96,6 +112,14 @@ Result<ScanProfile> ProfileStore::GetProfile(const std::string& tenant, const st
 Status ProfileStore::SetProfile(const ScanProfile& profile, const std::vector<std::string>& supported) {
   M365_RETURN_IF_ERROR(EnsureTenant(profile.tenant));
   M365_RETURN_IF_ERROR(ValidateProfile(profile, supported));
+  if (!profile.credential.empty()) {
+    M365_ASSIGN_OR_RETURN(auto credentials, vault_.ListAppCredentials(profile.tenant));
+    if (std::none_of(credentials.begin(), credentials.end(),
+                     [&](const AppCredentialRecord& c) { return c.name == profile.credential; })) {
+      return Status::NotFound("tenant '" + profile.tenant + "' has no credential named '" + profile.credential +
+                              "' (add it with 'm365vault tenant credential add')");
+    }
+  }
   nlohmann::json types = nlohmann::json::array(), rules = nlohmann::json::array();
   for (const auto& t : profile.types) types.push_back(t);
   for (const auto& r : profile.rules) rules.push_back(FormatRule(r));
@@ -104,20 +128,22 @@ Status ProfileStore::SetProfile(const ScanProfile& profile, const std::vector<st
   Transaction t(*db_);
   M365_RETURN_IF_ERROR(t.status());
   Stmt s(*db_,
-         "INSERT OR REPLACE INTO scan_profiles(tenant, types, discovery_minute, mode, rules, updated)"
-         " VALUES (?, ?, ?, ?, ?, ?)");
+         "INSERT OR REPLACE INTO scan_profiles(tenant, types, discovery_minute, mode, rules, updated, credential)"
+         " VALUES (?, ?, ?, ?, ?, ?, ?)");
   s.Bind(1, profile.tenant)
       .Bind(2, types.dump())
       .Bind(3, static_cast<int64_t>(profile.discovery_minute))
       .Bind(4, ProfileModeName(profile.mode))
       .Bind(5, rules.dump())
-      .Bind(6, now);
+      .Bind(6, now)
+      .Bind(7, profile.credential);
   M365_RETURN_IF_ERROR(s.Run());
   nlohmann::json details = {{"tenant", profile.tenant},
                             {"types", types},
                             {"discovery", FormatMinute(profile.discovery_minute)},
                             {"mode", ProfileModeName(profile.mode)},
-                            {"rules", rules}};
+                            {"rules", rules},
+                            {"credential", profile.credential}};
   M365_RETURN_IF_ERROR(InsertAudit(*db_, now, "profile.set", details.dump()));
   return t.Commit();
 }

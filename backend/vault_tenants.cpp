@@ -43,7 +43,9 @@ Bytes CredentialAad(const std::string& tenant) {
   return Bytes(aad.begin(), aad.end());
 }
 
-Status ValidateCredential(CredentialKind kind, std::string_view credential) {
+}  // namespace
+
+Status Vault::ValidateCredential(CredentialKind kind, std::string_view credential) {
   if (credential.empty()) return Status::InvalidArgument("the credential is empty");
   if (kind == CredentialKind::kCertificate) {
     if (credential.find("-----BEGIN CERTIFICATE-----") == std::string_view::npos) {
@@ -62,6 +64,8 @@ Status ValidateCredential(CredentialKind kind, std::string_view credential) {
   }
   return Status::OK();
 }
+
+namespace {
 
 Result<std::string> NormalizeUrl(std::string_view what, std::string url, const char* fallback) {
   if (url.empty()) return std::string(fallback);
@@ -225,6 +229,9 @@ Status Vault::RemoveTenant(const std::string& name, bool purge) {
     std::lock_guard<std::mutex> l(db_->mu());
     Transaction t(*db_);
     M365_RETURN_IF_ERROR(t.status());
+    Stmt c(*db_, "DELETE FROM app_credentials WHERE tenant = ?");
+    c.Bind(1, name);
+    M365_RETURN_IF_ERROR(c.Run());
     Stmt s(*db_, "DELETE FROM tenants WHERE name = ?");
     s.Bind(1, name);
     M365_RETURN_IF_ERROR(s.Run());

@@ -2,13 +2,17 @@
 # bench/sync_bench.sh: backup benchmarks against the Graph emulator (docs/sync.md, "Benchmarks").
 #   (a) throughput: first backup with --latency-ms 20, items/s and MB/s, as a ratio to the
 #       emulator's own capacity at 4 concurrent requests per mailbox (bench/sync_capacity.js,
-#       measured in the same run against the same emulator and tenant)
+#       measured in the same run against the same emulator and tenant) with the same request
+#       budget: the backup runs with --max-requests TP_BUDGET (TP_BUDGET/4 mailboxes' worth of
+#       requests in flight, spread over up to --parallel users), the capacity client with
+#       TP_BUDGET/4 mailboxes x 4. The emulator's counters give the average and peak number of
+#       mailbox requests in flight of both.
 #   (b) incremental cost: a no-change run on a 10 x 10,000-message tenant (requests from the
 #       emulator's counters, seconds), then 1 % churn
 #   (c) memory: peak RSS (/usr/bin/time -v) of the first backup of (b) (100,000 messages) and of
 #       a large OneDrive (generated on the fly, --max-file-mb 300)
 # Usage: bench/sync_bench.sh [BUILD_DIR]   (default: build)
-# Scale knobs (environment): TP_USERS=8 TP_MSGS=300 TP_FILES=24 INC_USERS=10 INC_MSGS=10000
+# Scale knobs (environment): TP_USERS=8 TP_MSGS=300 TP_FILES=24 TP_BUDGET=16 INC_USERS=10 INC_MSGS=10000
 #   DRIVE_FILES=400 (files of the big drive, 0-300 MiB each: ~3.4 GB) MAILBOX_MSGS=100000 (one
 #   mailbox backed up alone; 0 skips it) PARTS="a b c" (which parts to run).
 # Prints a summary; raw JSON lines go to $OUT/results.jsonl (OUT default /tmp/m365vault-sync-bench).
@@ -20,7 +24,7 @@ BIN=$BUILD/cli/m365vault
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "needs GNU time (/usr/bin/time; apt-get install time)" >&2; exit 2; }
 OUT=${OUT:-/tmp/m365vault-sync-bench}
-TP_USERS=${TP_USERS:-8} TP_MSGS=${TP_MSGS:-300} TP_FILES=${TP_FILES:-24}
+TP_USERS=${TP_USERS:-8} TP_MSGS=${TP_MSGS:-300} TP_FILES=${TP_FILES:-24} TP_BUDGET=${TP_BUDGET:-16}
 INC_USERS=${INC_USERS:-10} INC_MSGS=${INC_MSGS:-10000}
 DRIVE_FILES=${DRIVE_FILES:-400} MAILBOX_MSGS=${MAILBOX_MSGS:-100000} PARTS=${PARTS:-a b c}
 rm -rf "$OUT"; mkdir -p "$OUT"
@@ -46,16 +50,22 @@ start() {
     --client-secret-file "$(field client_secret_file)" --graph-url "$(field graph_url)" \
     --login-url "$(field login_url)" --ca-file "$(field ca_file)" >/dev/null
 }
-# backup TYPE LABEL: runs under /usr/bin/time -v; appends {"label","items","bytes","seconds","rss_kb","requests"}
+# mailbox requests in flight since the last counters reset: "average peak" (average = slot time / seconds)
+in_flight() { control GET /control/counters | jget "((o.mailbox_slot_ms||0)/1000/$1).toFixed(1)+' '+(o.mailbox_peak_in_flight||0)"; }
+# backup TYPE LABEL [ARGS...]: runs under /usr/bin/time -v; appends {"label","items","bytes","seconds","rss_kb","requests",
+#   "avg_in_flight","peak_in_flight"} (mailbox requests)
 backup() {
   local type=$1 label=$2 rc=0
+  shift 2
   control POST /control/counters/reset '{}' >/dev/null
-  "$TIME" -v -o "$OUT/$label.time" "$BIN" backup t --type "$type" --json --no-progress >"$OUT/$label.json" || rc=$?
+  "$TIME" -v -o "$OUT/$label.time" "$BIN" backup t --type "$type" --json --no-progress "$@" >"$OUT/$label.json" || rc=$?
   [ "$rc" = 0 ] || [ "$rc" = 3 ] || { echo "backup $label failed ($rc)" >&2; cat "$OUT/$label.json" >&2; exit 1; }
-  local rss reqs
+  local rss reqs secs flight
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$OUT/$label.time")
   reqs=$(requests_total)
-  jget "JSON.stringify({label:'$label',type:'$type',items:o.runs[0].items,bytes:o.runs[0].bytes,seconds:o.runs[0].seconds,status:o.runs[0].status,rss_kb:$rss,requests:$reqs})" \
+  secs=$(jget "o.runs[0].seconds" <"$OUT/$label.json")
+  flight=($(in_flight "$secs"))
+  jget "JSON.stringify({label:'$label',type:'$type',items:o.runs[0].items,bytes:o.runs[0].bytes,seconds:o.runs[0].seconds,status:o.runs[0].status,rss_kb:$rss,requests:$reqs,avg_in_flight:${flight[0]},peak_in_flight:${flight[1]}})" \
     <"$OUT/$label.json" >>"$RESULTS"
   echo >>"$RESULTS"
   tail -1 "$RESULTS"
@@ -67,12 +77,19 @@ if part a; then
 echo "== (a) throughput: $TP_USERS users x $TP_MSGS messages / $TP_FILES files, latency 20 ms"
 start tp --seed 3 --users "$TP_USERS" --messages-per-user "$TP_MSGS" --files-per-user "$TP_FILES" \
   --max-file-mb 16 --latency-ms 20 --contacts-per-user 10 --events-per-user 10
-backup exchange tp_exchange
-backup onedrive tp_onedrive
-node "$REPO/bench/sync_capacity.js" "$EMU_DIR/emulator.json" --kind mail --mailboxes 4 --seconds 10 \
-  | sed 's/^{/{"label":"cap_mail",/' | tee -a "$RESULTS"
-node "$REPO/bench/sync_capacity.js" "$EMU_DIR/emulator.json" --kind drive --mailboxes 4 --seconds 10 \
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+backup exchange tp_exchange --max-requests "$TP_BUDGET"
+backup onedrive tp_onedrive --max-requests "$TP_BUDGET"
+control POST /control/counters/reset '{}' >/dev/null
+node "$REPO/bench/sync_capacity.js" "$EMU_DIR/emulator.json" --kind mail --mailboxes $((TP_BUDGET / 4)) --seconds 10 \
+  >"$OUT/cap_mail.json"
+flight=($(in_flight "$(jget o.seconds <"$OUT/cap_mail.json")"))
+jget "JSON.stringify({label:'cap_mail',...o,avg_in_flight:${flight[0]},peak_in_flight:${flight[1]}})" <"$OUT/cap_mail.json" \
+  | tee -a "$RESULTS"
+echo >>"$RESULTS"
+node "$REPO/bench/sync_capacity.js" "$EMU_DIR/emulator.json" --kind drive --mailboxes $((TP_BUDGET / 4)) --seconds 10 \
   | sed 's/^{/{"label":"cap_drive",/' | tee -a "$RESULTS"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 fi
 if part b; then
@@ -106,10 +123,13 @@ const mb = (b) => b / 1048576;
 const f = (x, d = 1) => Number(x).toFixed(d);
 if (r.tp_exchange) {
 const ex = r.tp_exchange, od = r.tp_onedrive, cm = r.cap_mail, cd = r.cap_drive;
-console.log(`(a) exchange first backup: ${ex.items} items in ${f(ex.seconds, 2)} s = ${f(ex.items / ex.seconds)} items/s, ${f(mb(ex.bytes) / ex.seconds, 2)} MB/s;` +
-  ` emulator capacity ($value, 4 mailboxes x 4): ${cm.items_per_s} items/s, ${cm.MB_per_s} MB/s -> ratio ${f(100 * ex.items / ex.seconds / cm.items_per_s)} % (items), ${f(100 * mb(ex.bytes) / ex.seconds / cm.MB_per_s)} % (MB)`);
+console.log(`(a) exchange first backup: ${ex.items} items in ${f(ex.seconds, 2)} s = ${f(ex.items / ex.seconds)} items/s, ${f(mb(ex.bytes) / ex.seconds, 2)} MB/s,` +
+  ` ${f(ex.requests / ex.seconds)} requests/s; mailbox requests in flight: ${ex.avg_in_flight} on average, ${ex.peak_in_flight} at most`);
+console.log(`    emulator capacity ($value, ${cm.mailboxes} mailboxes x 4): ${cm.items_per_s} items/s, ${cm.MB_per_s} MB/s; in flight ${cm.avg_in_flight} on average, ${cm.peak_in_flight} at most`);
+console.log(`    ratio ${f(100 * ex.items / ex.seconds / cm.items_per_s)} % (items), ${f(100 * mb(ex.bytes) / ex.seconds / cm.MB_per_s)} % (MB), ` +
+  `${f(100 * ex.requests / ex.seconds / cm.items_per_s)} % (requests: the backup's listings and delta pages count, the capacity client makes only $value requests)`);
 console.log(`(a) onedrive first backup: ${od.items} files, ${f(mb(od.bytes))} MB in ${f(od.seconds, 2)} s = ${f(mb(od.bytes) / od.seconds, 2)} MB/s;` +
-  ` emulator capacity (downloads, 4 drives x 4): ${cd.MB_per_s} MB/s -> ratio ${f(100 * mb(od.bytes) / od.seconds / cd.MB_per_s)} %`);
+  ` emulator capacity (downloads, ${cd.mailboxes} drives x 4): ${cd.MB_per_s} MB/s -> ratio ${f(100 * mb(od.bytes) / od.seconds / cd.MB_per_s)} %`);
 }
 if (r.inc_first) {
 const i1 = r.inc_first, i0 = r.inc_nochange, ic = r.inc_churn1;

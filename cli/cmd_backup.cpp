@@ -18,7 +18,8 @@ namespace {
 struct BackupOptions {
   std::string tenant;
   std::vector<std::string> types;
-  int parallel = 4;
+  int parallel = sync::RunOptions().parallel_objects;
+  int max_requests = sync::RunOptions().max_requests_in_flight;
   bool no_progress = false;
   std::string container;
 };
@@ -57,6 +58,7 @@ int RunBackupCommand(Context& ctx, const BackupOptions& o) {
   for (const auto& type : types) {
     sync::RunOptions ro;
     ro.parallel_objects = o.parallel;
+    ro.max_requests_in_flight = o.max_requests;
     ro.scope = o.container.empty() ? "" : sync::ContainerScope(o.container);
     // The scan profile decides what is protected.
     auto filter = sync::ProfileFilter(**vault, o.tenant, type, ro.scope);
@@ -132,9 +134,14 @@ void RegisterBackupCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("NAME", o->tenant, "Tenant name (see 'm365vault tenant list')")->required();
   cmd->add_option("--type", o->types, "Object type to back up: exchange, onedrive (repeatable; default: all)")
       ->type_name("T");
-  cmd->add_option("--parallel", o->parallel, "Users backed up in parallel (default 4)")
+  cmd->add_option("--parallel", o->parallel, "Users backed up at once (default 8)")
       ->type_name("N")
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--max-requests", o->max_requests,
+                  "Requests to Microsoft 365 in flight at once, all users together (default 16; each mailbox "
+                  "never gets more than 4)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 256));
   cmd->add_option("--container", o->container,
                   "Only the objects the scan profile puts into this container (advanced mode)")
       ->type_name("C");

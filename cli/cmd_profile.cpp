@@ -1,6 +1,7 @@
 // cli/cmd_profile.cpp: m365vault profile show|set|test NAME, schedule show|set|remove NAME
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -21,6 +22,7 @@ struct ProfileOptions {
   std::string mode;
   std::vector<std::string> rules;
   bool clear_rules = false;
+  std::optional<std::string> credential;
 };
 
 struct ScheduleOptions {
@@ -45,6 +47,7 @@ nlohmann::ordered_json ProfileJson(const ScanProfile& p) {
           {"discovery", FormatMinute(p.discovery_minute)},
           {"mode", ProfileModeName(p.mode)},
           {"rules", rules},
+          {"credential", p.credential},
           {"default", !p.stored}};
 }
 
@@ -54,6 +57,8 @@ void PrintProfile(std::ostream& out, const ScanProfile& p) {
       << "Types:      ";
   for (size_t i = 0; i < p.types.size(); ++i) out << (i ? ", " : "") << p.types[i];
   out << "\nDiscovery:  daily at " << FormatMinute(p.discovery_minute) << " UTC\n";
+  out << "Sign-in:    " << (p.credential.empty() ? "the tenant's own app registration" : "credential " + p.credential)
+      << "\n";
   if (p.mode == ProfileMode::kAdvanced) {
     out << "Rules (first match decides; unmatched objects are not protected):\n";
     for (size_t i = 0; i < p.rules.size(); ++i) out << "  " << i + 1 << ". " << FormatRule(p.rules[i]) << "\n";
@@ -103,24 +108,50 @@ Status ListSchedules(ProfileStore& store, const ScanProfile& p, nlohmann::ordere
   return Status::OK();
 }
 
-int RunShow(Context& ctx, const ProfileOptions& o) {
-  auto v = Open(ctx);
-  if (!v.ok()) return ctx.Fail(v.status());
-  auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
-  if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
+// A tenant's profile with its schedules (ListSchedules), for the show commands.
+struct ProfileView {
+  ScanProfile profile;
   nlohmann::ordered_json schedules, containers;
+  std::string text;
+};
+
+// Reads the view; on failure returns the exit code of ctx.Fail in *exit.
+std::optional<ProfileView> LoadProfileView(Context& ctx, const std::string& tenant, int* exit) {
+  auto v = Open(ctx);
+  if (!v.ok()) {
+    *exit = ctx.Fail(v.status());
+    return std::nullopt;
+  }
+  auto p = v->store->GetProfile(tenant, sync::SupportedTypes());
+  if (!p.ok()) {
+    *exit = ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
+    return std::nullopt;
+  }
+  ProfileView view;
+  view.profile = std::move(p).value();
   std::ostringstream text;
-  Status st = ListSchedules(*v->store, *p, &schedules, &containers, &text);
-  if (!st.ok()) return ctx.Fail(st);
+  Status st = ListSchedules(*v->store, view.profile, &view.schedules, &view.containers, &text);
+  if (!st.ok()) {
+    *exit = ctx.Fail(st);
+    return std::nullopt;
+  }
+  view.text = text.str();
+  return view;
+}
+
+int RunShow(Context& ctx, const ProfileOptions& o) {
+  int exit = kExitOk;
+  auto view = LoadProfileView(ctx, o.tenant, &exit);
+  if (!view) return exit;
   if (ctx.json()) {
-    auto doc = ProfileJson(*p);
-    doc["schedules"] = schedules;
-    doc["container_schedules"] = containers;
+    auto doc = ProfileJson(view->profile);
+    doc["schedules"] = view->schedules;
+    doc["container_schedules"] = view->containers;
     PrintJson(ctx.out(), doc);
     return kExitOk;
   }
-  PrintProfile(ctx.out(), *p);
-  ctx.out() << text.str();
+  PrintProfile(ctx.out(), view->profile);
+  ctx.out() << view->text;
   return kExitOk;
 }
 
@@ -157,6 +188,7 @@ int RunSet(Context& ctx, const ProfileOptions& o) {
     p.mode = ProfileMode::kAdvanced;
   }
   if (o.clear_rules || !rules.empty()) p.rules = rules;
+  if (o.credential) p.credential = *o.credential;
   // Rules for types no longer protected go with them.
   std::erase_if(p.rules, [&](const ProfileRule& r) { return std::find(p.types.begin(), p.types.end(), r.type) == p.types.end(); });
   Status st = v->store->SetProfile(p, supported);
@@ -238,18 +270,14 @@ int RunScheduleRemove(Context& ctx, const ScheduleOptions& o) {
 }
 
 int RunScheduleShow(Context& ctx, const ScheduleOptions& o) {
-  auto v = Open(ctx);
-  if (!v.ok()) return ctx.Fail(v.status());
-  auto p = v->store->GetProfile(o.tenant, sync::SupportedTypes());
-  if (!p.ok()) return ctx.Fail(p.status(), "list tenants with 'm365vault tenant list'");
-  nlohmann::ordered_json schedules, containers;
-  std::ostringstream text;
-  Status st = ListSchedules(*v->store, *p, &schedules, &containers, &text);
-  if (!st.ok()) return ctx.Fail(st);
+  int exit = kExitOk;
+  auto view = LoadProfileView(ctx, o.tenant, &exit);
+  if (!view) return exit;
   if (ctx.json()) {
-    PrintJson(ctx.out(), {{"tenant", o.tenant}, {"schedules", schedules}, {"container_schedules", containers}});
+    PrintJson(ctx.out(),
+              {{"tenant", o.tenant}, {"schedules", view->schedules}, {"container_schedules", view->containers}});
   } else {
-    ctx.out() << text.str();
+    ctx.out() << view->text;
   }
   return kExitOk;
 }
@@ -279,6 +307,10 @@ void RegisterProfileCommands(CLI::App& app, Context& ctx) {
   set->add_option("--rule", o->rules, "TYPE:include|exclude:user|mailbox|group|site:PATTERN[=>CONTAINER] (repeat, in order)")
       ->type_name("RULE");
   set->add_flag("--clear-rules", o->clear_rules, "Drop the rules (then give new ones with --rule)");
+  set->add_option("--credential", o->credential,
+                  "App registration to sign in with: a name from 'tenant credential list', or '' for the "
+                  "tenant's own")
+      ->type_name("CRED");
   set->footer(R"(
 Advanced mode: the first rule (in the order given) whose pattern matches an object decides;
 objects no rule matches are not protected. Each protected type needs at least one rule.

@@ -92,18 +92,13 @@ int RunAdd(Context& ctx, const AddOptions& o) {
   config.name = o.name;
   config.tenant_id = o.tenant_id;
   config.client_id = o.client_id;
-  if (!o.secret_file.empty()) {
+  {
     std::string warning;
-    auto secret = ReadSecretFile(o.secret_file, &warning);
-    if (!secret.ok()) return ctx.Fail(secret.status());
+    auto credential = ReadCredential({o.secret_file, o.certificate_file}, &warning);
+    if (!credential.ok()) return ctx.Fail(credential.status());
     if (!warning.empty()) ctx.Warn(warning);
-    config.credential_kind = CredentialKind::kClientSecret;
-    config.credential = std::move(secret).value();
-  } else {
-    auto pem = ReadTextFile(o.certificate_file);
-    if (!pem.ok()) return ctx.Fail(pem.status());
-    config.credential_kind = CredentialKind::kCertificate;
-    config.credential = std::move(pem).value();
+    config.credential_kind = credential->first;
+    config.credential = std::move(credential->second);
   }
   config.storage = o.storage;
   config.region = o.region;
@@ -285,6 +280,8 @@ Example:
       ->type_name("YYYY-MM-DD|none");
   AddGlobalOptions(set, ctx, /*json=*/true);
   SetHandler(set, ctx, [&ctx, set_opts] { return RunSet(ctx, *set_opts); });
+
+  RegisterCredentialCommands(*tenant, ctx);
 
   auto rm_opts = std::make_shared<RemoveOptions>();
   CLI::App* rm = tenant->add_subcommand("remove", "Forget a tenant (its repository is kept unless --purge)");

@@ -29,6 +29,8 @@ std::string CommandPath(const CLI::App* command);
 
 void RegisterInitCommand(CLI::App& app, Context& ctx);
 void RegisterTenantCommands(CLI::App& app, Context& ctx);
+// `tenant credential add|list|remove` under the `tenant` command.
+void RegisterCredentialCommands(CLI::App& tenant, Context& ctx);
 void RegisterSnapshotCommands(CLI::App& app, Context& ctx);     // snapshots, ls, cat
 void RegisterMaintenanceCommands(CLI::App& app, Context& ctx);  // check, prune
 void RegisterJobCommands(CLI::App& app, Context& ctx);          // jobs, job show

@@ -122,4 +122,16 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string* warning
 
 Result<std::string> ReadTextFile(const std::string& path) { return ReadAll(path); }
 
+Result<std::pair<CredentialKind, std::string>> ReadCredential(const CredentialFiles& files, std::string* warning) {
+  if (files.secret_file.empty() == files.certificate_file.empty()) {
+    return Status::InvalidArgument("give exactly one of --client-secret-file FILE and --certificate FILE.pem");
+  }
+  if (!files.secret_file.empty()) {
+    M365_ASSIGN_OR_RETURN(std::string secret, ReadSecretFile(files.secret_file, warning));
+    return std::make_pair(CredentialKind::kClientSecret, std::move(secret));
+  }
+  M365_ASSIGN_OR_RETURN(std::string pem, ReadTextFile(files.certificate_file));
+  return std::make_pair(CredentialKind::kCertificate, std::move(pem));
+}
+
 }  // namespace m365vault::cli

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "backend/status.h"
+#include "backend/vault.h"
 
 namespace m365vault::cli {
 
@@ -29,5 +31,13 @@ Result<std::string> ReadSecretFile(const std::string& path, std::string* warning
 
 // Reads a whole text file ("-" = stdin), e.g. a PEM.
 Result<std::string> ReadTextFile(const std::string& path);
+
+// An app registration's credential from exactly one of --client-secret-file
+// (ReadSecretFile) and --certificate (a PEM with the certificate and key).
+struct CredentialFiles {
+  std::string secret_file;
+  std::string certificate_file;
+};
+Result<std::pair<CredentialKind, std::string>> ReadCredential(const CredentialFiles& files, std::string* warning);
 
 }  // namespace m365vault::cli

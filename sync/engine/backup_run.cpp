@@ -30,7 +30,11 @@ Result<std::unique_ptr<GraphStack>> ConnectTenant(Vault& vault, const std::strin
   static CurlGlobal curl_global;  // curl_global_init is thread-safe in libcurl >= 7.84
   if (!curl_global.ok()) return Status::Unavailable("libcurl cannot initialise", false);
   M365_ASSIGN_OR_RETURN(TenantRecord record, vault.GetTenant(tenant));
-  M365_ASSIGN_OR_RETURN(TenantCredential credential, vault.GetTenantCredential(tenant));
+  // The scan profile chooses the app registration (the tenant's own by default).
+  M365_ASSIGN_OR_RETURN(std::unique_ptr<ProfileStore> profiles, ProfileStore::Open(vault, Clock::Real()));
+  M365_ASSIGN_OR_RETURN(ScanProfile profile, profiles->GetProfile(tenant, SupportedTypes()));
+  M365_ASSIGN_OR_RETURN(AppSignIn sign_in, vault.GetSignIn(tenant, profile.credential));
+  TenantCredential& credential = sign_in.credential;
   auto stack = std::make_unique<GraphStack>();
   CurlHttpClient::Options http_options;
   http_options.ca_file = record.ca_file;
@@ -38,7 +42,7 @@ Result<std::unique_ptr<GraphStack>> ConnectTenant(Vault& vault, const std::strin
   ClientCredentialsOptions token_options;
   token_options.login_url = record.login_url.empty() ? kDefaultLoginUrl : record.login_url;
   token_options.tenant_id = record.tenant_id;
-  token_options.client_id = record.client_id;
+  token_options.client_id = sign_in.client_id;
   if (credential.kind == CredentialKind::kCertificate) {
     M365_ASSIGN_OR_RETURN(auto cert, CertificateCredential::FromPem(credential.secret));
     token_options.certificate = std::shared_ptr<const CertificateCredential>(std::move(cert));
@@ -90,7 +94,9 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
     return result;
   };
   if (!client) {
-    auto connected = ConnectTenant(vault, tenant);
+    GraphClientOptions client_options;
+    client_options.max_in_flight = options.max_requests_in_flight;
+    auto connected = ConnectTenant(vault, tenant, std::move(client_options));
     if (!connected.ok()) return fail(connected.status());
     stack = std::move(connected).value();
     client = stack->client.get();

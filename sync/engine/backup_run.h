@@ -31,8 +31,9 @@
 namespace m365vault::sync {
 
 // The client stack for one tenant: curl (with the tenant's CA file), the
-// client-credentials token provider (secret or certificate from the vault),
-// and the Graph client on the tenant's graph_url.
+// client-credentials token provider (secret or certificate from the vault:
+// the app registration the tenant's scan profile names, else the tenant's
+// own), and the Graph client on the tenant's graph_url.
 struct GraphStack {
   std::unique_ptr<CurlHttpClient> http;
   std::unique_ptr<ClientCredentialsTokenProvider> tokens;
@@ -59,8 +60,16 @@ using ObjectSelector =
 struct RunOptions {
   // Called from worker threads (serialised) as objects and files complete.
   std::function<void(const RunProgress&)> progress;
-  // Users backed up in parallel (each still limited to 4 requests per mailbox).
-  int parallel_objects = 4;
+  // Users backed up at once (each limited to 4 requests in flight per
+  // mailbox). More users than max_requests_in_flight / 4, so that while some
+  // wait on the client (a folder listing, delta paging, their last folder)
+  // the others use the request budget: users pipeline instead of running in
+  // waves.
+  int parallel_objects = 8;
+  // The run's request budget: requests in flight at once across all users
+  // (0 = only the per-mailbox limit). Applies to the client RunBackup builds
+  // (ConnectTenant), not to `client` below.
+  int max_requests_in_flight = 16;
   // Use this client instead of ConnectTenant (tests). Must outlive the run.
   GraphClient* client = nullptr;
   // The scan profile's choice of objects: called once per run with the run's

@@ -215,6 +215,9 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  // The cache is the share's, but its size is the handle's option (and
+  // curl_easy_reset puts it back to 5): set on every request.
+  curl_easy_setopt(h, CURLOPT_MAXCONNECTS, o.max_idle_connections);
   if (!request.body_sink) curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   if (request.range_start) {
     range = std::to_string(*request.range_start) + "-";

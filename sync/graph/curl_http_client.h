@@ -4,7 +4,10 @@
 //
 //  - Connections are reused: finished easy handles go back to a pool (a reset
 //    handle keeps its live connections), and all handles share DNS, TLS
-//    sessions and the connection cache through one CURLSH.
+//    sessions and the connection cache through one CURLSH. The shared cache
+//    keeps up to `max_idle_connections` idle connections (libcurl's default
+//    of 5 would close most of them when more requests run at once, and every
+//    request would pay a new TCP and TLS handshake).
 //  - HTTP/2 over TLS when the server offers it (CURL_HTTP_VERSION_2TLS).
 //  - TLS peer and host verification are always on. `ca_file` adds trust
 //    anchors (CURLOPT_CAINFO); the system CA directory stays in use.
@@ -54,6 +57,10 @@ class CurlHttpClient final : public HttpClient {
     std::chrono::seconds low_speed_time{60};
     // Largest error/redirect body kept in HttpResponse::body.
     size_t max_buffered_body = 64 << 20;
+    // Idle connections kept for reuse (CURLOPT_MAXCONNECTS, all hosts
+    // together). Should be at least the number of requests in flight at once
+    // (4 per mailbox x mailboxes in parallel, twice for 302 downloads).
+    long max_idle_connections = 128;
   };
 
   // Fails if the CA file is unreadable or libcurl cannot set up sharing.

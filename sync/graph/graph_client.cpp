@@ -30,7 +30,7 @@ GraphClient::GraphClient(GraphClientOptions options, HttpClient& http, TokenProv
       tokens_(tokens),
       clock_(clock),
       backoff_(options_.backoff, options_.random),
-      limiter_(options_.max_per_key) {}
+      limiter_(options_.max_per_key, options_.max_in_flight) {}
 
 std::string GraphClient::ResolveUrl(std::string_view path_or_url) const {
   if (IsAbsoluteUrl(path_or_url)) return std::string(path_or_url);

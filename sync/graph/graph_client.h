@@ -12,8 +12,9 @@
 //    "Authorization: Bearer ..." (only to the graph_url origin), the caller's
 //    headers, and all Prefer values folded into one Prefer header;
 //  - holds a ConcurrencyLimiter permit for RequestOptions::concurrency_key
-//    (a mailbox or user id: at most max_per_key in flight) for each attempt,
-//    never while sleeping;
+//    (a mailbox or user id: at most max_per_key in flight; and at most
+//    max_in_flight requests in all when set) for each attempt, never while
+//    sleeping;
 //  - retries retryable failures (429, 500, 502, 503, 504, 509, transport):
 //    sleeps exactly Retry-After when the server sent one, else capped
 //    exponential backoff with full jitter, up to backoff.max_attempts tries;
@@ -56,6 +57,7 @@ struct GraphClientOptions {
   BackoffOptions backoff;
   BackoffPolicy::RandomSource random;  // null = a real random source
   int max_per_key = 4;                 // concurrent requests per mailbox
+  int max_in_flight = 0;               // concurrent requests in all (0 = no cap)
   std::chrono::milliseconds request_timeout{std::chrono::seconds(100)};
   std::chrono::milliseconds download_timeout{std::chrono::hours(2)};
   // Tries of a request whose 2xx body is not valid JSON.

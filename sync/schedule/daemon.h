@@ -74,7 +74,7 @@ Result<DiscoveryReport> RunDiscovery(Vault& vault, ProfileStore& store, const st
 struct DaemonOptions {
   int max_parallel = 2;
   std::chrono::seconds poll{30};  // time between ticks
-  int parallel_objects = 4;       // RunOptions::parallel_objects
+  int parallel_objects = RunOptions().parallel_objects;  // RunOptions::parallel_objects
   Clock* clock = nullptr;         // nullptr: Clock::Real()
   DaemonLog* log = nullptr;       // required
   // Test hooks; unset: RunBackup and RunDiscovery. `scope`: RunOptions::scope.

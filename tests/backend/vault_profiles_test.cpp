@@ -1,5 +1,6 @@
 // tests/backend/vault_profiles_test.cpp: scan profile rules (pure), schedule
 // times, and the ProfileStore on a real vault.
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -199,6 +200,21 @@ TEST_CASE("schedule times: HH:MM UTC, at most four, no duplicates", "[backend][p
   CHECK_FALSE(ParseScheduleTimes("").ok());
 }
 
+// A new vault in `dir` with the tenant "contoso".
+Result<std::unique_ptr<Vault>> VaultWithContoso(const std::string& dir, ManualClock& clock) {
+  VaultOptions vo;
+  vo.pwhash = crypto::PwhashParams::ForTests();
+  vo.clock = &clock;
+  M365_ASSIGN_OR_RETURN(auto vault, Vault::Create(dir, "pw", vo));
+  TenantConfig c;
+  c.name = "contoso";
+  c.tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+  c.client_id = "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40";
+  c.credential = "secret-value";
+  M365_RETURN_IF_ERROR(vault->AddTenant(c).status());
+  return vault;
+}
+
 TEST_CASE("the profile store: lazy express default, set/get, schedules, audit", "[backend][profiles]") {
   REQUIRE(crypto::InitCrypto());
   static std::atomic<int> n{0};
@@ -208,17 +224,8 @@ TEST_CASE("the profile store: lazy express default, set/get, schedules, audit", 
   std::filesystem::remove_all(dir);
   {
     ManualClock clock;
-    VaultOptions vo;
-    vo.pwhash = crypto::PwhashParams::ForTests();
-    vo.clock = &clock;
-    auto vault = Vault::Create(dir, "pw", vo);
+    auto vault = VaultWithContoso(dir, clock);
     REQUIRE(vault.ok());
-    TenantConfig c;
-    c.name = "contoso";
-    c.tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-    c.client_id = "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40";
-    c.credential = "secret-value";
-    REQUIRE((*vault)->AddTenant(c).ok());
     auto store = ProfileStore::Open(**vault, clock);
     REQUIRE(store.ok());
     auto def = (*store)->GetProfile("contoso", kTypes);
@@ -233,6 +240,18 @@ TEST_CASE("the profile store: lazy express default, set/get, schedules, audit", 
     REQUIRE((*store)->SetProfile(p, kTypes).ok());
     ScanProfile bad = Advanced({"exchange:include:user:*"});
     CHECK((*store)->SetProfile(bad, kTypes).code() == Status::Code::kInvalidArgument);
+    // The profile's sign-in must name one of the tenant's credentials.
+    ScanProfile signed_in = p;
+    signed_in.credential = "app2";
+    CHECK((*store)->SetProfile(signed_in, kTypes).code() == Status::Code::kNotFound);
+    REQUIRE((*vault)
+                ->AddAppCredential({"contoso", "app2", "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f41",
+                                    CredentialKind::kClientSecret, "s2"})
+                .ok());
+    REQUIRE((*store)->SetProfile(signed_in, kTypes).ok());
+    CHECK((*store)->GetProfile("contoso", kTypes)->credential == "app2");
+    REQUIRE((*store)->SetProfile(p, kTypes).ok());
+    CHECK((*store)->GetProfile("contoso", kTypes)->credential.empty());
     auto got = (*store)->GetProfile("contoso", kTypes);
     REQUIRE(got.ok());
     CHECK(got->stored);
@@ -258,11 +277,53 @@ TEST_CASE("the profile store: lazy express default, set/get, schedules, audit", 
     CHECK((*audit)[1].action == "profile.set");
 
     // A second vault handle (another process) sees the same tables.
+    VaultOptions vo;
+    vo.pwhash = crypto::PwhashParams::ForTests();
+    vo.clock = &clock;
     auto again = Vault::Open(dir, "pw", vo);
     REQUIRE(again.ok());
     auto store2 = ProfileStore::Open(**again, clock);
     REQUIRE(store2.ok());
     CHECK((*store2)->GetSchedule("contoso", "exchange")->minutes == std::vector<int>{360, 1080});
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a scan_profiles table of an older version gains the credential column", "[backend][profiles]") {
+  REQUIRE(crypto::InitCrypto());
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("m365vault-profiles-old-" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  {
+    ManualClock clock;
+    auto vault = VaultWithContoso(dir, clock);
+    REQUIRE(vault.ok());
+    {
+      // The table as the previous version created it, with a stored profile.
+      sqlite3* db = nullptr;
+      REQUIRE(sqlite3_open((dir + "/vault.db").c_str(), &db) == SQLITE_OK);
+      REQUIRE(sqlite3_exec(db,
+                           "CREATE TABLE scan_profiles(tenant TEXT PRIMARY KEY, types TEXT NOT NULL,"
+                           " discovery_minute INTEGER NOT NULL, mode TEXT NOT NULL, rules TEXT NOT NULL DEFAULT '[]',"
+                           " updated INTEGER NOT NULL);"
+                           "INSERT INTO scan_profiles VALUES('contoso', '[\"exchange\"]', 60, 'express', '[]', 1);",
+                           nullptr, nullptr, nullptr) == SQLITE_OK);
+      sqlite3_close(db);
+    }
+    auto store = ProfileStore::Open(**vault, clock);
+    REQUIRE(store.ok());
+    auto p = (*store)->GetProfile("contoso", kTypes);
+    REQUIRE(p.ok());
+    CHECK(p->stored);
+    CHECK(p->discovery_minute == 60);
+    CHECK(p->credential.empty());
+    REQUIRE((*vault)
+                ->AddAppCredential({"contoso", "app2", "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f41",
+                                    CredentialKind::kClientSecret, "s2"})
+                .ok());
+    p->credential = "app2";
+    REQUIRE((*store)->SetProfile(*p, kTypes).ok());
+    CHECK((*store)->GetProfile("contoso", kTypes)->credential == "app2");
   }
   std::filesystem::remove_all(dir);
 }

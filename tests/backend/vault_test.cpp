@@ -175,6 +175,59 @@ TEST_CASE("a version 1 vault.db is migrated in place and keeps its rows", "[vaul
   CHECK((*v)->ListJobEvents(*scoped)->front().level == "container");
 }
 
+TEST_CASE("further app credentials: sealed per row, listed without secrets, removed with the tenant", "[vault]") {
+  TempDir t;
+  auto v = MakeVault(t.path + "/v");
+  REQUIRE(v->AddTenant(Contoso()).ok());
+  const std::string other_client = "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f41";
+  REQUIRE(v->AddAppCredential({"contoso", "app2", other_client, CredentialKind::kClientSecret, "second-secret"}).ok());
+  CHECK(v->AddAppCredential({"contoso", "app2", other_client, CredentialKind::kClientSecret, "x"}).code() ==
+        Status::Code::kAlreadyExists);
+  CHECK(v->AddAppCredential({"nobody", "app2", other_client, CredentialKind::kClientSecret, "x"}).code() ==
+        Status::Code::kNotFound);
+  CHECK(v->AddAppCredential({"contoso", "../x", other_client, CredentialKind::kClientSecret, "x"}).code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(v->AddAppCredential({"contoso", "app3", "not-a-guid", CredentialKind::kClientSecret, "x"}).code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(v->AddAppCredential({"contoso", "app3", other_client, CredentialKind::kCertificate, "no pem"}).code() ==
+        Status::Code::kInvalidArgument);
+  REQUIRE(v->AddAppCredential({"contoso", "app3", other_client, CredentialKind::kClientSecret, "third"}).ok());
+  auto list = v->ListAppCredentials("contoso");
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 2);
+  CHECK((*list)[0].name == "app2");
+  CHECK((*list)[0].client_id == other_client);
+  // Sign-ins: the tenant's own for "", the named one otherwise.
+  auto own = v->GetSignIn("contoso", "");
+  REQUIRE(own.ok());
+  CHECK(own->client_id == kClientId);
+  CHECK(own->credential.secret == kSecret);
+  auto app2 = v->GetSignIn("contoso", "app2");
+  REQUIRE(app2.ok());
+  CHECK(app2->client_id == other_client);
+  CHECK(app2->credential.secret == "second-secret");
+  CHECK(v->GetSignIn("contoso", "missing").status().code() == Status::Code::kNotFound);
+  {
+    // Not in clear in the database; a sealed value moved to another row does not open.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((v->dir() + "/vault.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "UPDATE app_credentials SET credential = (SELECT credential FROM app_credentials WHERE "
+                         "name = 'app2') WHERE name = 'app3'",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  std::ifstream in(v->dir() + "/vault.db", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(bytes.find("second-secret") == std::string::npos);
+  CHECK(v->GetSignIn("contoso", "app3").status().code() == Status::Code::kCorruption);
+  REQUIRE(v->RemoveAppCredential("contoso", "app3").ok());
+  CHECK(v->RemoveAppCredential("contoso", "app3").code() == Status::Code::kNotFound);
+  REQUIRE(v->RemoveTenant("contoso", false).ok());
+  REQUIRE(v->AddTenant(Contoso()).ok());
+  CHECK(v->ListAppCredentials("contoso")->empty());
+}
+
 TEST_CASE("opening a missing vault says to run init", "[vault]") {
   TempDir t;
   REQUIRE(crypto::InitCrypto());

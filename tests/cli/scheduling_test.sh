@@ -158,6 +158,32 @@ else
   expect 1 "$BIN" schedule remove emu --type exchange --container vip
   contains "$ERR" "has no schedule of its own"
 
+  # --- the profile chooses the app registration it signs in with ---
+  printf 'not-the-secret\n' >"$WORK/wrong.secret"; chmod 600 "$WORK/wrong.secret"
+  expect 0 "$BIN" tenant credential add emu wrong --client-id "$(field client_id)" --client-secret-file "$WORK/wrong.secret"
+  expect 0 "$BIN" tenant credential add emu cert-app --client-id "$(field client_id)" \
+    --certificate "$(field client_cert_file)" --json
+  [ "$(echo "$OUT" | json 'd["credential_kind"]')" = "certificate" ] || fail "credential add json: $OUT"
+  expect 2 "$BIN" tenant credential add emu bad --client-id nope --client-secret-file "$WORK/wrong.secret"
+  expect 1 "$BIN" profile set emu --credential missing
+  contains "$ERR" "no credential named 'missing'"
+  expect 0 "$BIN" profile set emu --credential wrong
+  expect 1 "$BIN" backup emu --type exchange --container vip
+  contains "$OUT$ERR" "Invalid client secret"
+  expect 1 "$BIN" tenant credential remove emu wrong
+  contains "$ERR" "signs in with credential 'wrong'"
+  expect 0 "$BIN" profile set emu --credential cert-app
+  expect 0 "$BIN" backup emu --type exchange --container vip --json
+  [ "$(echo "$OUT" | json 'd["runs"][0]["status"]')" = "succeeded" ] || fail "backup with the certificate app: $OUT"
+  expect 0 "$BIN" tenant credential list emu --json
+  [ "$(echo "$OUT" | json 'd["profile_uses"], [c["name"] for c in d["credentials"]]')" = "cert-app ['cert-app', 'wrong']" ] ||
+    fail "credential list json: $OUT"
+  if grep -q "not-the-secret" "$M365VAULT_DIR/vault.db"; then fail "a credential is stored in clear"; fi
+  expect 0 "$BIN" tenant credential remove emu wrong
+  expect 0 "$BIN" profile set emu --credential ''
+  expect 0 "$BIN" profile show emu --json
+  [ "$(echo "$OUT" | json 'd["credential"]')" = "" ] || fail "credential reset: $OUT"
+
   # --- licence expiry ---
   expect 0 "$BIN" tenant set emu --license-expires "$(date -u -d '+10 days' +%F)"
   expect 0 "$BIN" status emu --json

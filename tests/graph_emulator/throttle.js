@@ -83,8 +83,17 @@ class Throttle {
       }
     }
     this.inflight.set(u, n + 1);
-    let done = false;
-    return { release: () => { if (done) return; done = true; const m = (this.inflight.get(u) || 1) - 1; if (m) this.inflight.set(u, m); else this.inflight.delete(u); } };
+    // all mailboxes together: the peak number of requests in flight, and their summed time in flight
+    // (slot_ms / wall time = the average number in flight)
+    const c = this.ctx.counters.c;
+    this.total = (this.total || 0) + 1;
+    if (!(c.mailbox_peak_in_flight >= this.total)) c.mailbox_peak_in_flight = this.total;
+    let done = false; const t0 = process.hrtime.bigint();
+    return { release: () => {
+      if (done) return; done = true; const m = (this.inflight.get(u) || 1) - 1; if (m) this.inflight.set(u, m); else this.inflight.delete(u);
+      this.total -= 1;
+      this.ctx.counters.inc('mailbox_slot_ms', Number(process.hrtime.bigint() - t0) / 1e6);
+    } };
   }
   // Per-tenant SharePoint/OneDrive resource units per minute (0 = unlimited).
   chargeDrive(ru, key) {

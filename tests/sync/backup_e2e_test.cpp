@@ -400,8 +400,8 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
   REQUIRE(http.ok());
   Control control(**http, emu["control_url"]);
 
-  auto backup = [&](const std::string& type, JobStatus want = JobStatus::kSucceeded) {
-    auto r = RunBackup(**vault, "emu", type);
+  auto backup = [&](const std::string& type, JobStatus want = JobStatus::kSucceeded, RunOptions options = {}) {
+    auto r = RunBackup(**vault, "emu", type, options);
     INFO(type << ": " << r.status().ToString());
     REQUIRE(r.ok());
     for (const auto& f : r->failures) UNSCOPED_INFO("failure: " << f.object << " " << f.code << " " << f.reason);
@@ -418,7 +418,21 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
 
   // --- 1. first backup == truth
   const Truth truth1 = GetTruth(control);
-  RunResult ex1 = backup("exchange");
+  // The run's request budget reaches the client RunBackup builds: with 3, no
+  // more than 3 mailbox requests are ever in flight (up to 4 per mailbox
+  // otherwise; the latency makes requests overlap).
+  RunOptions budget;
+  budget.max_requests_in_flight = 3;
+  control.Call("POST", "/control/faults", {{"latency_ms", 30}});
+  control.Call("POST", "/control/counters/reset", json::object());
+  RunResult ex1 = backup("exchange", JobStatus::kSucceeded, budget);
+  {
+    json c = control.Call("GET", "/control/counters");
+    INFO(c.dump());
+    CHECK(c.value("mailbox_peak_in_flight", 0) >= 1);
+    CHECK(c.value("mailbox_peak_in_flight", 0) <= 3);
+  }
+  control.Call("POST", "/control/faults", {{"latency_ms", 0}});
   RunResult od1 = backup("onedrive");
   CHECK(ex1.not_applicable.size() >= 1);
   CHECK(od1.not_applicable.size() >= 1);

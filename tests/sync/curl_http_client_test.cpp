@@ -7,10 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "backend/clock.h"
 #include "sync/graph/curl_http_client.h"
@@ -162,6 +165,35 @@ TEST_CASE("CurlHttpClient against a local HTTPS server", "[sync][curl]") {
     CHECK(c["token_requests"] == 1);
     CHECK(c["range_requests"].get<int>() >= 1);
     CHECK(c["throttled"] == 1);
+  }
+
+  SECTION("connections are reused when many requests run at once") {
+    // 8 threads x 25 requests: at most 8 are in flight, so 8 connections (plus
+    // the counters request) suffice. libcurl's default cache of 5 idle
+    // connections would close most of them: ~100 new TLS handshakes.
+    constexpr int kThreads = 8, kRequests = 25;
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < kRequests; ++i) {
+          HttpRequest req;
+          req.url = server.url() + "/blob/plain";
+          auto r = http.Send(req);
+          if (!r.ok() || r->status != 200 || r->body.size() != 200000) ++failures;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(failures == 0);
+    HttpRequest counters_req;
+    counters_req.url = server.url() + "/control/counters";
+    auto counters = http.Send(counters_req);
+    REQUIRE(counters.ok());
+    auto c = nlohmann::json::parse(counters->body, nullptr, false);
+    REQUIRE_FALSE(c.is_discarded());
+    CHECK(c["blob_requests"] == kThreads * kRequests);
+    CHECK(c["tls_connections"].get<int>() <= kThreads + 1);
   }
 
   SECTION("a wrong secret is PermissionDenied with the OAuth code") {

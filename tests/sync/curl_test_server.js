@@ -13,7 +13,8 @@ const cert = fs.readFileSync(process.argv[3]);
 const TOKEN = 'test-access-token';
 const BLOB = Buffer.alloc(200000);
 for (let i = 0; i < BLOB.length; i++) BLOB[i] = (i * 7 + (i >> 9)) & 0xff;
-const counters = { violations: 0, token_requests: 0, blob_requests: 0, range_requests: 0, throttled: 0, requests: 0 };
+const counters = { violations: 0, token_requests: 0, blob_requests: 0, range_requests: 0, throttled: 0, requests: 0,
+                   tls_connections: 0 };
 let broke = false;
 let throttledOnce = false;
 
@@ -88,4 +89,5 @@ const server = https.createServer({ key, cert }, (req, res) => {
     return json(res, 404, { error: { code: 'itemNotFound', message: url.pathname } });
   });
 });
+server.on('secureConnection', () => counters.tls_connections++);
 server.listen(0, '127.0.0.1', () => console.log(`PORT ${server.address().port}`));
