@@ -3,7 +3,10 @@
 // The copy-on-write overlay: a DirNode per directory touched by this run,
 // loaded lazily from the parent snapshot's tree. Untouched directories stay
 // as entries holding their old subtree id, so Commit() rewrites only the
-// dirty path from each change up to the root.
+// dirty path from each change up to the root. A DirNode holds its entries
+// encoded (EncodeEntryBody), not as TreeEntry: a folder of 100,000 mails
+// costs about the size of its tree blob, not three times that, and Commit()
+// assembles the blob from the bodies without decoding them.
 #include "backend/snapshot_writer.h"
 
 #include <chrono>
@@ -45,8 +48,13 @@ struct DirNode {
   bool loaded = false;
   bool dirty = false;
   BlobId original;
-  std::map<std::string, TreeEntry> entries;
+  std::map<std::string, Bytes> entries;  // name -> EncodeEntryBody (without the name)
   std::map<std::string, std::unique_ptr<DirNode>> children;  // opened subdirectories
+
+  // The entry `it` points at, decoded. REQUIRES: it is an entry of this node.
+  static Result<TreeEntry> Decode(std::map<std::string, Bytes>::const_iterator it) {
+    return DecodeEntryBody(it->first, it->second);
+  }
 };
 
 TreeEntry MakeEntry(const std::string& name, EntryKind kind, const EntryAttributes& a) {
@@ -123,10 +131,12 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     (void)dir;
     // Update the directory's own entry in its parent.
     M365_ASSIGN_OR_RETURN(DirNode * parent, Walk(parts, parts.size() - 1, false));
-    TreeEntry& e = parent->entries.at(parts.back());
+    auto it = parent->entries.find(parts.back());
+    M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
     e.mode = attrs.mode ? attrs.mode : kDefaultDirMode;
     e.mtime_ns = attrs.mtime_ns;
     e.metadata = attrs.metadata;
+    it->second = EncodeEntryBody(e);
     return Status::OK();
   }
 
@@ -139,7 +149,8 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     DirNode* p = *parent;
     auto it = p->entries.find(parts.back());
     if (it == p->entries.end()) return Status::NotFound("no " + std::string(path) + " to remove");
-    if (it->second.kind == EntryKind::kFile) SubtractFile(it->second);
+    M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
+    if (e.kind == EntryKind::kFile) SubtractFile(e);
     p->entries.erase(it);
     p->children.erase(parts.back());
     ++stats_["entries_removed"];
@@ -160,14 +171,13 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     M365_ASSIGN_OR_RETURN(DirNode * dp, Walk(dst, dst.size() - 1, true));
     if (dp->entries.count(dst.back())) return Status::AlreadyExists(std::string(to) + " exists");
     // Walk(dst) may have re-pointed nothing in sp (distinct nodes stay valid).
-    TreeEntry e = std::move(it->second);
+    Bytes e = std::move(it->second);  // the body: the name is the key
     sp->entries.erase(it);
     std::unique_ptr<DirNode> child;
     if (auto c = sp->children.find(src.back()); c != sp->children.end()) {
       child = std::move(c->second);
       sp->children.erase(c);
     }
-    e.name = dst.back();
     dp->entries[dst.back()] = std::move(e);
     if (child) dp->children[dst.back()] = std::move(child);
     return Status::OK();
@@ -184,7 +194,8 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     }
     auto it = (*parent)->entries.find(parts.back());
     if (it == (*parent)->entries.end()) return std::optional<TreeEntry>();
-    return std::optional<TreeEntry>(it->second);
+    M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
+    return std::optional<TreeEntry>(std::move(e));
   }
 
   Result<std::vector<std::string>> ListNames(std::string_view path) override {
@@ -283,14 +294,15 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     M365_ASSIGN_OR_RETURN(DirNode * dir, Walk(parts, parts.size() - 1, true));
     auto it = dir->entries.find(entry.name);
     if (it != dir->entries.end()) {
-      if (it->second.kind == EntryKind::kFile) SubtractFile(it->second);
+      M365_ASSIGN_OR_RETURN(TreeEntry old, DirNode::Decode(it));
+      if (old.kind == EntryKind::kFile) SubtractFile(old);
       dir->children.erase(entry.name);
     }
     stats_["total_files"] += 1;
     stats_["total_bytes"] += entry.size;
     stats_["files_written"] += 1;
     stats_["bytes_written"] += entry.size;
-    dir->entries[entry.name] = std::move(entry);
+    dir->entries[entry.name] = EncodeEntryBody(entry);
     return Status::OK();
   }
 
@@ -331,8 +343,17 @@ class SnapshotWriterImpl final : public SnapshotWriter {
 
   Status Load(DirNode* d) {
     if (d->loaded) return Status::OK();
-    M365_ASSIGN_OR_RETURN(std::shared_ptr<const Tree> tree, repo_.LoadTree(d->original));
-    for (const TreeEntry& e : tree->entries) d->entries.emplace(e.name, e);
+    // The blob itself, split into bodies: no decoded Tree (nor a copy of it
+    // in the repository's tree cache) for a directory about to change.
+    M365_ASSIGN_OR_RETURN(Bytes data, repo_.LoadBlob(BlobType::kTree, d->original));
+    Status st = ForEachEncodedEntry(data, nullptr, [&](std::string_view name, ByteView body) {
+      d->entries.emplace_hint(d->entries.end(), std::string(name), Bytes(body.begin(), body.end()));
+      return Status::OK();
+    });
+    if (!st.ok()) {
+      d->entries.clear();
+      return st.WithContext("tree " + d->original.Short());
+    }
     d->loaded = true;
     return Status::OK();
   }
@@ -352,16 +373,19 @@ class SnapshotWriterImpl final : public SnapshotWriter {
         auto node = std::make_unique<DirNode>();
         if (e == d->entries.end()) {
           if (!create) return Status::NotFound("no directory " + name);
-          d->entries[name] = MakeEntry(name, EntryKind::kDirectory, EntryAttributes{});
-          node->loaded = true;
-        } else if (e->second.kind != EntryKind::kDirectory) {
-          if (!create) return Status::NotFound(name + " is not a directory");
-          // A file is replaced by a directory of the same name.
-          SubtractFile(e->second);
-          e->second = MakeEntry(name, EntryKind::kDirectory, EntryAttributes{});
+          d->entries[name] = EncodeEntryBody(MakeEntry(name, EntryKind::kDirectory, EntryAttributes{}));
           node->loaded = true;
         } else {
-          node->original = e->second.subtree;
+          M365_ASSIGN_OR_RETURN(TreeEntry entry, DirNode::Decode(e));
+          if (entry.kind != EntryKind::kDirectory) {
+            if (!create) return Status::NotFound(name + " is not a directory");
+            // A file is replaced by a directory of the same name.
+            SubtractFile(entry);
+            e->second = EncodeEntryBody(MakeEntry(name, EntryKind::kDirectory, EntryAttributes{}));
+            node->loaded = true;
+          } else {
+            node->original = entry.subtree;
+          }
         }
         child = d->children.emplace(name, std::move(node)).first;
       }
@@ -378,16 +402,18 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     M365_RETURN_IF_ERROR(Load(d));
     for (auto& [name, child] : d->children) {
       M365_ASSIGN_OR_RETURN(BlobId id, WriteTree(child.get()));
-      d->entries.at(name).subtree = id;
+      auto it = d->entries.find(name);
+      M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
+      e.subtree = id;
+      it->second = EncodeEntryBody(e);
     }
-    // Moved, not copied: Commit is the writer's last call, and a directory of
-    // 100,000 mails would otherwise briefly exist twice.
-    Tree tree;
-    tree.entries.reserve(d->entries.size());
-    for (auto& [name, e] : d->entries) tree.entries.push_back(std::move(e));  // std::map: already sorted
-    d->entries.clear();
     d->children.clear();
-    Bytes data = EncodeTree(tree);
+    // Each body is freed as it is appended: Commit is the writer's last call,
+    // and a directory of 100,000 mails would otherwise briefly exist twice.
+    Bytes data = EncodedTreeHeader(d->entries.size());
+    for (auto it = d->entries.begin(); it != d->entries.end(); it = d->entries.erase(it)) {  // sorted by name
+      AppendEncodedEntry(&data, it->first, it->second);
+    }
     BlobId id = repo_.HashBlob(data);
     M365_RETURN_IF_ERROR(repo_.SaveBlob(BlobType::kTree, id, data).status());
     return id;

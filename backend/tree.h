@@ -13,9 +13,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backend/blob_id.h"
@@ -62,6 +64,24 @@ struct Tree {
 Bytes EncodeTree(const Tree& tree);
 // Corruption on malformed input; never reads out of bounds.
 Result<Tree> DecodeTree(ByteView data);
+
+// Entries kept encoded: the bytes EncodeTree writes for one entry after its
+// name (its "body"). A directory being rewritten (SnapshotWriter) holds its
+// entries this way, a fraction of a TreeEntry's size (no map nodes, no
+// separate strings), and assembles the blob from them without decoding:
+//   EncodedTreeHeader(n) + AppendEncodedEntry(name, body) for each entry in
+//   name order == EncodeTree of the decoded entries.
+Bytes EncodeEntryBody(const TreeEntry& entry);
+// Corruption on malformed input; `name` is not checked.
+Result<TreeEntry> DecodeEntryBody(std::string name, ByteView body);
+// Walks a tree blob (checked as DecodeTree does: names valid, sorted,
+// unique; bodies well formed) without building a Tree: on_count(n) first
+// (may be null), then on_entry(name, body) for each entry; a non-OK Status
+// from on_entry stops the walk and is returned. The views point into `data`.
+Status ForEachEncodedEntry(ByteView data, const std::function<void(size_t count)>& on_count,
+                           const std::function<Status(std::string_view name, ByteView body)>& on_entry);
+Bytes EncodedTreeHeader(size_t count);
+void AppendEncodedEntry(Bytes* tree, std::string_view name, ByteView body);
 
 // True when `name` may be a tree entry name (see TreeEntry::name).
 bool IsValidEntryName(std::string_view name);

@@ -7,6 +7,9 @@
 #include <mutex>
 #include <thread>
 #include <ctime>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -25,18 +28,21 @@ std::string JoinPath(const std::string& a, const std::string& b) {
   return a + "/" + b;
 }
 
+using PathMemo = std::unordered_map<std::string, std::optional<std::string>>;
+
 // Path of `id` relative to the container root, "" for the root; nullopt if
-// its parent chain does not reach the root (an orphan) or loops.
-std::optional<std::string> RelPath(const std::map<std::string, NodeState>& nodes, const std::string& id,
-                                   std::unordered_map<std::string, std::optional<std::string>>& memo) {
+// its parent chain does not reach the root (an orphan) or loops. `find(id)`
+// returns the node or null.
+template <typename Find>
+std::optional<std::string> RelPath(const Find& find, const std::string& id, PathMemo& memo) {
   if (id.empty()) return std::string();
   if (auto m = memo.find(id); m != memo.end()) return m->second;
   memo[id] = std::nullopt;  // loop guard
-  auto it = nodes.find(id);
+  const NodeState* node = find(id);
   std::optional<std::string> result;
-  if (it != nodes.end()) {
-    auto parent = RelPath(nodes, it->second.parent, memo);
-    if (parent) result = JoinPath(*parent, it->second.name);
+  if (node) {
+    auto parent = RelPath(find, node->parent, memo);
+    if (parent) result = JoinPath(*parent, node->name);
   }
   memo[id] = result;
   return result;
@@ -128,28 +134,33 @@ Result<Round> FetchRound(GraphClient& client, const ContainerSpec& spec, const I
   }
 }
 
-Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, const ContainerSpec& spec,
-                                Round round, ContainerState& state, SyncCounters& counters) {
-  ApplyOutcome outcome;
-  const std::map<std::string, NodeState>& old_nodes = state.nodes;
-  std::map<std::string, NodeState> nodes = old_nodes;
-  std::set<std::string> removed;
+namespace {
 
-  // 1. The new node map: removals, upserts (parents mapped to the root).
-  for (auto& [id, ch] : round.changes) {
-    if (ch.kind == ItemChange::Kind::kRoot) {
-      state.root_id = id;
-      ch.kind = ItemChange::Kind::kIgnore;
-    }
+using NodeMap = std::map<std::string, NodeState>;
+using ChangeMap = std::map<std::string, ItemChange>;
+
+// Applies one batch to state.nodes and the snapshot tree, in place:
+// `changes` (one per id) and the removal of `gone` (the end of a full
+// round). Only the nodes the batch touches are copied (to know their old
+// paths); the whole node map is scanned only when a folder moves or goes,
+// or to find the names taken in a folder that receives new items.
+//
+// Upserts whose parent is unknown are orphans: with `defer` they are moved
+// there unapplied (their parent may come later in the round), without it
+// they are dropped (the next full round or a later change brings them back).
+// Marks every applied upsert `seen` (full rounds delete the unseen at the
+// end). Per-item failures go to *outcome; a non-OK Status means the tree
+// could not be updated.
+Status ApplyChanges(GraphClient& client, SnapshotWriter& writer, const ContainerSpec& spec, ChangeMap& changes,
+                    const std::vector<std::string>& gone, ChangeMap* defer, ContainerState& state,
+                    SyncCounters& counters, ApplyOutcome* outcome) {
+  NodeMap& nodes = state.nodes;
+  for (auto& [id, ch] : changes) {
+    if (ch.kind == ItemChange::Kind::kRoot) state.root_id = id;
   }
-  if (round.full) {
-    for (const auto& [id, node] : old_nodes) {
-      auto c = round.changes.find(id);
-      if (c == round.changes.end() || c->second.kind == ItemChange::Kind::kIgnore) removed.insert(id);
-    }
-  }
+  std::set<std::string> removed(gone.begin(), gone.end());
   std::map<std::string, const ItemChange*> upserts;
-  for (auto& [id, ch] : round.changes) {
+  for (auto& [id, ch] : changes) {
     if (ch.kind == ItemChange::Kind::kRemove) {
       removed.insert(id);
     } else if (ch.kind == ItemChange::Kind::kUpsert) {
@@ -158,26 +169,73 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
       removed.erase(id);
     }
   }
-  for (const auto& id : removed) nodes.erase(id);
+  // Orphans: an upsert whose parent is neither the root, nor a node that
+  // stays, nor an upsert of this batch that is not itself an orphan.
+  for (bool again = true; again;) {
+    again = false;
+    for (auto it = upserts.begin(); it != upserts.end();) {
+      const std::string& parent = it->second->parent;
+      const bool known = parent.empty() || upserts.count(parent) || (nodes.count(parent) && !removed.count(parent));
+      if (known) {
+        ++it;
+        continue;
+      }
+      if (defer) {
+        (*defer)[it->first] = std::move(changes.at(it->first));
+      } else {
+        removed.insert(it->first);  // an orphan we had goes
+      }
+      it = upserts.erase(it);
+      again = true;
+    }
+  }
+
+  // 1. The previous version of every node the batch touches.
+  std::map<std::string, std::optional<NodeState>> before;
+  auto remember = [&](const std::string& id) {
+    if (before.count(id)) return;
+    auto it = nodes.find(id);
+    before.emplace(id, it == nodes.end() ? std::nullopt : std::optional<NodeState>(it->second));
+  };
+  for (const auto& id : removed) remember(id);
+  for (const auto& [id, ch] : upserts) remember(id);
+  auto old_node = [&](const std::string& id) -> const NodeState* {
+    if (auto b = before.find(id); b != before.end()) return b->second ? &*b->second : nullptr;
+    auto it = nodes.find(id);
+    return it == nodes.end() ? nullptr : &it->second;
+  };
+  auto new_node = [&](const std::string& id) -> const NodeState* {
+    auto it = nodes.find(id);
+    return it == nodes.end() ? nullptr : &it->second;
+  };
+
+  // 2. The new node map: removals, upserts.
+  bool folders_moved = false;  // a folder went or changed parent/name: its descendants' paths change
+  for (const auto& id : removed) {
+    auto it = nodes.find(id);
+    if (it == nodes.end()) continue;
+    folders_moved |= it->second.folder;
+    nodes.erase(it);
+  }
   for (const auto& [id, ch] : upserts) {
     NodeState& n = nodes[id];
-    auto old = old_nodes.find(id);
+    const NodeState* old = old_node(id);
     n.parent = ch->parent;
     n.raw = ch->stem + ch->ext;
     n.folder = ch->folder;
-    n.etag = old != old_nodes.end() ? old->second.etag : "";
+    n.seen = true;
+    n.etag = old ? old->etag : "";
     // Keep the assigned name while Graph's name and the parent are unchanged.
-    n.name = (old != old_nodes.end() && old->second.raw == n.raw && old->second.parent == n.parent)
-                 ? old->second.name
-                 : std::string();
+    n.name = (old && old->raw == n.raw && old->parent == n.parent) ? old->name : std::string();
+    if (old && old->folder && n.name.empty()) folders_moved = true;
   }
-  // Orphans (parent gone or unknown) are dropped; the next full round or a
-  // later change brings them back if they still exist.
-  for (bool again = true; again;) {
+  // Nodes under a folder that went are dropped with it (their removal may
+  // come later in the round, or never: a later change brings them back).
+  for (bool again = folders_moved; again;) {
     again = false;
     for (auto it = nodes.begin(); it != nodes.end();) {
       if (!it->second.parent.empty() && !nodes.count(it->second.parent)) {
-        if (old_nodes.count(it->first)) removed.insert(it->first);
+        remember(it->first);
         it = nodes.erase(it);
         again = true;
       } else {
@@ -185,65 +243,82 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
       }
     }
   }
+  for (const auto& [id, old] : before) {
+    if (old.has_value() != (nodes.count(id) > 0)) outcome->changed = true;
+  }
 
-  // 2. Names: unique per parent. Kept names first, then new ones (in id
-  // order, so the outcome does not depend on page order).
-  std::map<std::string, std::unordered_set<std::string>> used;
-  for (const auto& [id, n] : nodes) {
-    if (!n.name.empty()) used[n.parent].insert(n.name);
+  // 3. Names: unique per parent. Kept names first, then new ones (in id
+  // order, so the outcome does not depend on page order within a batch).
+  {
+  std::map<std::string, std::unordered_set<std::string_view>> used;  // views of the nodes' names
+  for (const auto& [id, ch] : upserts) {
+    if (nodes.at(id).name.empty()) used[nodes.at(id).parent];
+  }
+  if (!used.empty()) {
+    for (const auto& [id, n] : nodes) {
+      if (n.name.empty()) continue;
+      if (auto u = used.find(n.parent); u != used.end()) u->second.insert(n.name);
+    }
   }
   for (const auto& [id, ch] : upserts) {
-    auto it = nodes.find(id);
-    if (it == nodes.end() || !it->second.name.empty()) continue;
-    auto& names = used[it->second.parent];
+    NodeState& n = nodes.at(id);
+    if (!n.name.empty()) continue;
+    auto& names = used[n.parent];
     const std::string suffix = " [" + ShortId(id) + "]";
     std::string name = SafeName(ch->stem, ch->ext, ch->always_suffix ? suffix : "");
     if (names.count(name)) name = SafeName(ch->stem, ch->ext, suffix);
     for (int i = 2; names.count(name); ++i) {
       name = SafeName(ch->stem, ch->ext, " [" + ShortId(id + "#" + std::to_string(i)) + "]");
     }
-    names.insert(name);
-    it->second.name = name;
+    n.name = std::move(name);
+    names.insert(n.name);  // the node's own string: stable while `used` lives
+  }
   }
 
-  // 3. Old and new paths.
-  std::unordered_map<std::string, std::optional<std::string>> old_memo, new_memo;
+  // 4. Old and new paths. A node whose whole parent chain kept its parents
+  // and names has the same path: skip it without building paths. Without a
+  // folder moving, only the touched nodes can have moved.
+  PathMemo old_memo, new_memo;
   struct Move {
     std::string id;
     std::string from;
     size_t depth;
   };
   std::vector<Move> out;  // removed, or moved/renamed
-  // A node whose whole parent chain kept its parents and names has the same
-  // path: skip it without building paths (a mailbox of 100,000 mails with a
-  // few changes then builds a few paths, not 200,000).
-  std::unordered_map<const NodeState*, bool> stable_memo;
+  std::unordered_map<std::string, bool> stable_memo;
   std::function<bool(const std::string&)> stable = [&](const std::string& id) -> bool {
     if (id.empty()) return true;
-    auto o = old_nodes.find(id);
-    if (o == old_nodes.end()) return false;
-    if (auto m = stable_memo.find(&o->second); m != stable_memo.end()) return m->second;
-    stable_memo[&o->second] = false;  // loop guard
-    auto n = nodes.find(id);
-    bool result = n != nodes.end() && n->second.parent == o->second.parent && n->second.name == o->second.name &&
-                  stable(o->second.parent);
-    stable_memo[&o->second] = result;
+    const NodeState* o = old_node(id);
+    if (!o) return false;
+    if (auto m = stable_memo.find(id); m != stable_memo.end()) return m->second;
+    stable_memo[id] = false;  // loop guard
+    const NodeState* n = new_node(id);
+    bool result = n && n->parent == o->parent && n->name == o->name && stable(o->parent);
+    stable_memo[id] = result;
     return result;
   };
-  for (const auto& [id, n] : old_nodes) {
-    if (stable(id)) continue;
-    auto from = RelPath(old_nodes, id, old_memo);
-    if (!from) continue;
-    if (removed.count(id) || !nodes.count(id)) {
+  auto consider = [&](const std::string& id) {
+    if (stable(id)) return;
+    auto from = RelPath(old_node, id, old_memo);
+    if (!from) return;
+    if (!nodes.count(id)) {
       out.push_back({id, *from, Depth(*from)});
-      continue;
+      return;
     }
-    auto to = RelPath(nodes, id, new_memo);
+    auto to = RelPath(new_node, id, new_memo);
     if (to && *to != *from) out.push_back({id, *from, Depth(*from)});
+  };
+  for (const auto& [id, old] : before) {
+    if (old) consider(id);
+  }
+  if (folders_moved) {
+    for (const auto& [id, n] : nodes) {
+      if (!before.count(id)) consider(id);
+    }
   }
   std::sort(out.begin(), out.end(), [](const Move& a, const Move& b) { return a.depth > b.depth; });
   // Staging lives inside the container (one thread per container), removed
-  // before the round ends.
+  // before the batch ends.
   const std::string staging = JoinPath(spec.root_path, std::string(kStagingDir) + "-" + ShortId(spec.key));
   std::map<std::string, std::string> staged;  // id -> staging path
   bool used_staging = false;
@@ -260,10 +335,10 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
     }
     if (!st.ok() && !st.IsNotFound()) return st.WithContext("updating " + from);
     if (!st.ok() && nodes.count(m.id)) nodes[m.id].etag.clear();  // missing: fetch it again
-    outcome.changed = true;
+    outcome->changed = true;
   }
 
-  // 4. Place: staged items back at their new paths, new folders, downloads;
+  // 5. Place: staged items back at their new paths, new folders, downloads;
   // shallowest first so parents exist.
   struct Place {
     std::string id;
@@ -271,11 +346,14 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
     size_t depth;
   };
   std::vector<Place> in;
-  for (const auto& [id, n] : nodes) {
-    const bool is_upsert = upserts.count(id) > 0;
-    if (!is_upsert && !staged.count(id)) continue;
-    auto rel = RelPath(nodes, id, new_memo);
+  auto place = [&](const std::string& id) {
+    if (!nodes.count(id)) return;
+    auto rel = RelPath(new_node, id, new_memo);
     if (rel) in.push_back({id, *rel, Depth(*rel)});
+  };
+  for (const auto& [id, ch] : upserts) place(id);
+  for (const auto& [id, path] : staged) {
+    if (!upserts.count(id)) place(id);
   }
   std::sort(in.begin(), in.end(), [](const Place& a, const Place& b) {
     return a.depth != b.depth ? a.depth < b.depth : a.rel < b.rel;
@@ -287,7 +365,7 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
   };
   std::vector<Download> downloads;
   for (const auto& p : in) {
-    NodeState& n = nodes[p.id];
+    NodeState& n = nodes.at(p.id);
     const std::string path = JoinPath(spec.root_path, p.rel);
     if (auto s = staged.find(p.id); s != staged.end()) {
       M365_RETURN_IF_ERROR(writer.Rename(s->second, path).WithContext("moving to " + path));
@@ -295,19 +373,20 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
     auto u = upserts.find(p.id);
     if (u == upserts.end()) continue;
     const ItemChange& ch = *u->second;
-    const bool existed = old_nodes.count(p.id) > 0 && !n.etag.empty();
-    if (existed && n.etag == ch.etag && !staged.count(p.id) && old_nodes.at(p.id).name == n.name) continue;
+    const NodeState* old = old_node(p.id);
+    const bool existed = old && !n.etag.empty();
+    if (existed && n.etag == ch.etag && !staged.count(p.id) && old->name == n.name) continue;
     if (ch.folder) {
       const std::string version = ch.etag.empty() ? "-" : ch.etag;  // folders without etag: "-"
       if (!existed || n.etag != version) {
         M365_RETURN_IF_ERROR(writer.MakeDirectory(path, ch.attrs).WithContext("creating " + path));
         n.etag = version;
-        outcome.changed = true;
+        outcome->changed = true;
       }
       continue;
     }
     if (existed && n.etag == ch.etag) continue;  // only moved or renamed
-    outcome.changed = true;
+    outcome->changed = true;
     if (ch.inline_content) {
       M365_RETURN_IF_ERROR(writer.PutFile(path, AsBytes(*ch.inline_content), ch.attrs).WithContext("writing " + path));
       n.etag = ch.etag;
@@ -323,7 +402,7 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
     downloads.push_back({p.id, p.rel, path, &ch});
   }
 
-  // 5. Downloads, up to kDownloadsPerContainer at once (each in its own
+  // 6. Downloads, up to kDownloadsPerContainer at once (each in its own
   // FileSink on its own thread; the mailbox limiter caps requests at 4).
   std::mutex mu;  // guards failed, outcome, store_status, nodes' etags
   Status store_status;
@@ -368,11 +447,11 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
       if (!dl.ok()) {
         ++counters.items_failed;
         failed.insert(d.id);
-        outcome.failures.push_back(
+        outcome->failures.push_back(
             {JoinPath(spec.object, d.rel), err.MostSpecificCode(), dl.status().message(), HintFor(err), kLevelContent});
         continue;
       }
-      nodes[d.id].etag = d.change->etag;
+      nodes.at(d.id).etag = d.change->etag;
       ++counters.items;
       counters.bytes += bytes;
       if (counters.on_progress) counters.on_progress();
@@ -393,14 +472,133 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
   // Failed new items are forgotten (the replayed round creates them); failed
   // existing ones keep their old version (etag) so they are fetched again.
   for (const auto& id : failed) {
-    auto old = old_nodes.find(id);
-    if (old == old_nodes.end() || old->second.etag.empty()) {
-      nodes.erase(id);
-    }
+    const NodeState* old = old_node(id);
+    if (!old || old->etag.empty()) nodes.erase(id);
   }
+  return Status::OK();
+}
+
+// The nodes a full round did not return (not `seen`, and not upserted by
+// `last`, the round's final batch): deleted when the round completes.
+std::vector<std::string> Unseen(const ContainerState& state, const ChangeMap& last) {
+  std::vector<std::string> gone;
+  for (const auto& [id, n] : state.nodes) {
+    if (n.seen) continue;
+    auto c = last.find(id);
+    if (c == last.end() || c->second.kind != ItemChange::Kind::kUpsert) gone.push_back(id);
+  }
+  return gone;
+}
+
+void ClearSeen(ContainerState& state) {
+  for (auto& [id, n] : state.nodes) n.seen = false;
+}
+
+// One round applied while it streams: changes are applied in batches of
+// kApplyBatchItems as pages arrive, so memory holds one batch, not the round
+// (docs/sync.md, "Rounds"). Deletions of a full round and orphans wait for
+// Finish(); the delta link is stored only by Finish() (and only when no item
+// failed).
+class StreamedRound {
+ public:
+  StreamedRound(GraphClient& client, SnapshotWriter& writer, const ContainerSpec& spec, ContainerState& state,
+                SyncCounters& counters)
+      : client_(client), writer_(writer), spec_(spec), state_(state), counters_(counters) {}
+
+  // Starts (or restarts, after a refused link) a round. A full round loads
+  // the nodes now: its deletions are the nodes it does not return.
+  Status Begin(bool full) {
+    full_ = full;
+    batch_.clear();
+    deferred_.clear();
+    if (full_) {
+      M365_RETURN_IF_ERROR(Load());
+      ClearSeen(state_);
+    }
+    return Status::OK();
+  }
+
+  bool full() const { return full_; }
+
+  // Adds a change (replacing an earlier one of the same id in this batch or
+  // among the deferred); applies the batch once it is full.
+  Status Add(ItemChange change) {
+    deferred_.erase(change.id);
+    const std::string id = change.id;
+    batch_[id] = std::move(change);
+    if (batch_.size() < kApplyBatchItems) return Status::OK();
+    return Apply(nullptr);
+  }
+
+  // Ends the round: applies the last batch, the deferred orphans and (full
+  // round) the deletions, then stores the link when no item failed.
+  Status Finish(const std::string& delta_link) {
+    if (batch_.empty() && deferred_.empty() && !full_ && delta_link == state_.delta_link) return Status::OK();
+    for (auto& [id, ch] : deferred_) batch_.emplace(id, std::move(ch));
+    deferred_.clear();
+    M365_RETURN_IF_ERROR(Apply(&delta_link));
+    if (full_ && resynced_) outcome_.changed = true;
+    if (outcome_.failures.empty()) {
+      if (state_.delta_link != delta_link) outcome_.changed = true;
+      state_.delta_link = delta_link;
+    }
+    return Status::OK();
+  }
+
+  void set_resynced() { resynced_ = true; }
+  ApplyOutcome& outcome() { return outcome_; }
+
+ private:
+  Status Load() {
+    if (loaded_) return Status::OK();
+    loaded_ = true;
+    return EnsureNodes(state_);
+  }
+
+  // Applies batch_ (the last one when `final_link` is given).
+  Status Apply(const std::string* final_link) {
+    M365_RETURN_IF_ERROR(Load());
+    const bool last = final_link != nullptr;
+    std::vector<std::string> gone;
+    if (last && full_) gone = Unseen(state_, batch_);
+    Status st = ApplyChanges(client_, writer_, spec_, batch_, gone, last ? nullptr : &deferred_, state_, counters_,
+                             &outcome_);
+    batch_.clear();
+#if defined(__GLIBC__)
+    // The batch (its changes, the pages it came from, the download buffers)
+    // is freed between long-lived allocations (nodes, tree entries), so the
+    // arenas keep whole free pages that glibc does not return by itself.
+    malloc_trim(0);
+#endif
+    return st;
+  }
+
+  GraphClient& client_;
+  SnapshotWriter& writer_;
+  const ContainerSpec& spec_;
+  ContainerState& state_;
+  SyncCounters& counters_;
+  bool full_ = false;
+  bool resynced_ = false;
+  bool loaded_ = false;
+  ChangeMap batch_;     // not applied yet, by id (last occurrence wins)
+  ChangeMap deferred_;  // orphans so far: applied (or dropped) by Finish()
+  ApplyOutcome outcome_;
+};
+
+}  // namespace
+
+Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, const ContainerSpec& spec,
+                                Round round, ContainerState& state, SyncCounters& counters) {
+  ApplyOutcome outcome;
+  std::vector<std::string> gone;
+  if (round.full) {
+    ClearSeen(state);
+    gone = Unseen(state, round.changes);
+  }
+  M365_RETURN_IF_ERROR(
+      ApplyChanges(client, writer, spec, round.changes, gone, nullptr, state, counters, &outcome));
   if (round.full && round.resynced) outcome.changed = true;
-  if (!outcome.changed && nodes.size() != old_nodes.size()) outcome.changed = true;
-  state.nodes = std::move(nodes);
   if (outcome.failures.empty()) {
     if (state.delta_link != round.delta_link) outcome.changed = true;
     state.delta_link = round.delta_link;
@@ -411,25 +609,55 @@ Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, con
 ContainerResult SyncContainer(GraphClient& client, SnapshotWriter& writer, const ContainerSpec& spec,
                               const ItemTraits& traits, ContainerState& state, SyncCounters& counters) {
   ContainerResult result;
-  auto round = FetchRound(client, spec, traits, state.delta_link, &result.error, &counters);
-  if (!round.ok()) {
-    result.status = round.status();
-    return result;
-  }
-  result.resynced = round->resynced;
-  if (round->changes.empty() && !round->full && round->delta_link == state.delta_link) return result;
-  result.status = EnsureNodes(state);
-  if (!result.status.ok()) {
+  StreamedRound round(client, writer, spec, state, counters);
+  std::string url = state.delta_link.empty() ? spec.initial_url : state.delta_link;
+  Status store;  // a failure of the repository while applying a batch
+  auto fail_store = [&](Status st) {
+    result.status = std::move(st);
     result.store_failure = true;
+    result.outcome = std::move(round.outcome());
     return result;
+  };
+  if (Status st = round.Begin(state.delta_link.empty()); !st.ok()) return fail_store(st);
+  for (int attempt = 0;; ++attempt) {
+    GraphError err;
+    auto paged = client.ForEachPage(
+        url, spec.request,
+        [&](const nlohmann::json& page) -> Status {
+          ++counters.requests;
+          auto value = page.find("value");
+          if (value == page.end() || !value->is_array()) return Status::OK();
+          for (const auto& item : *value) {
+            ItemChange change = traits.Parse(item);
+            if (change.kind == ItemChange::Kind::kIgnore || change.id.empty()) continue;
+            store = round.Add(std::move(change));
+            if (!store.ok()) return store;
+          }
+          return Status::OK();
+        },
+        &err);
+    if (!store.ok()) return fail_store(store);
+    if (paged.ok()) {
+      if (Status st = round.Finish(paged->delta_link); !st.ok()) return fail_store(st);
+      break;
+    }
+    if (err.kind == GraphErrorKind::kResync && attempt == 0) {
+      // The link is gone: enumerate everything; deletions follow from what
+      // this full round does not return (applied only once it completes).
+      url = spec.initial_url;
+      result.resynced = true;
+      round.set_resynced();
+      if (Status st = round.Begin(true); !st.ok()) return fail_store(st);
+      continue;
+    }
+    // The round broke: the batches applied so far stay (tree and state
+    // agree, their failures are reported); the link stays, so the next run
+    // replays the round; no deletion happens.
+    result.status = paged.status();
+    result.error = err;
+    break;
   }
-  auto applied = ApplyRound(client, writer, spec, std::move(round).value(), state, counters);
-  if (!applied.ok()) {
-    result.status = applied.status();
-    result.store_failure = true;
-    return result;
-  }
-  result.outcome = std::move(applied).value();
+  result.outcome = std::move(round.outcome());
   return result;
 }
 
@@ -441,38 +669,143 @@ Status EnsureNodes(ContainerState& state) {
 }
 
 std::optional<std::string> NodePath(const ContainerState& state, const std::string& id) {
-  std::unordered_map<std::string, std::optional<std::string>> memo;
-  return RelPath(state.nodes, id, memo);
+  PathMemo memo;
+  auto find = [&](const std::string& key) -> const NodeState* {
+    auto it = state.nodes.find(key);
+    return it == state.nodes.end() ? nullptr : &it->second;
+  };
+  return RelPath(find, id, memo);
 }
 
 std::string EncodeNodes(const ContainerState& state) {
-  nlohmann::json items = nlohmann::json::object();
+  // Written directly, without a JSON document of the whole map (a container
+  // of 100,000 items would hold it twice); the bytes are those of
+  // json({{"root_id",..},{"items",..}}).dump(): keys sorted, compact.
+  auto str = [](std::string* out, const std::string& s) { *out += nlohmann::json(s).dump(); };
+  std::string out = "{\"items\":{";
+  bool first = true;
   for (const auto& [id, n] : state.nodes) {
-    items[id] = nlohmann::json::array({n.parent, n.raw, n.name, n.etag, n.folder ? 1 : 0});
+    if (!first) out += ',';
+    first = false;
+    str(&out, id);
+    out += ":[";
+    str(&out, n.parent);
+    out += ',';
+    str(&out, n.raw);
+    out += ',';
+    str(&out, n.name);
+    out += ',';
+    str(&out, n.etag);
+    out += n.folder ? ",1]" : ",0]";
   }
-  nlohmann::json j = {{"root_id", state.root_id}, {"items", items}};
-  return j.dump();
+  out += "},\"root_id\":";
+  str(&out, state.root_id);
+  out += '}';
+  return out;
 }
 
-bool DecodeNodes(std::string_view text, ContainerState* state) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return false;
-  state->root_id = j.value("root_id", "");
-  state->nodes.clear();
-  auto items = j.find("items");
-  if (items == j.end() || !items->is_object()) return false;
-  for (auto it = items->begin(); it != items->end(); ++it) {
-    const auto& a = it.value();
-    if (!a.is_array() || a.size() < 5) return false;
-    NodeState n;
-    n.parent = a[0].get<std::string>();
-    n.raw = a[1].get<std::string>();
-    n.name = a[2].get<std::string>();
-    n.etag = a[3].get<std::string>();
-    n.folder = a[4].get<int>() != 0;
-    state->nodes[it.key()] = std::move(n);
+namespace {
+
+// Reads an items blob (EncodeNodes) event by event, without a JSON document
+// of it: a container of 100,000 items would otherwise be held a second time,
+// several times larger, while it is decoded.
+//   {"items":{"<id>":["<parent>","<raw>","<name>","<etag>",<0|1>], ...},"root_id":"<id>"}
+// Other top-level keys are skipped; anything else malformed fails the parse.
+class NodesReader final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit NodesReader(ContainerState* state) : state_(state) {}
+  bool complete() const { return saw_items_; }
+
+  bool null() override { return Value(); }
+  bool boolean(bool) override { return Value(); }
+  bool number_float(number_float_t, const string_t&) override { return Value(); }
+  bool binary(binary_t&) override { return Value(); }
+  bool number_integer(number_integer_t v) override { return Number(v != 0); }
+  bool number_unsigned(number_unsigned_t v) override { return Number(v != 0); }
+
+  bool string(string_t& v) override {
+    if (InItem()) {
+      if (field_ > 3) return false;
+      std::string* fields[] = {&node_.parent, &node_.raw, &node_.name, &node_.etag};
+      *fields[field_++] = std::move(v);
+      return true;
+    }
+    if (depth_ == 1 && key_ == "root_id") state_->root_id = std::move(v);
+    return Value();
   }
-  return true;
+
+  bool start_object(std::size_t) override {
+    if (depth_ == 0 || (depth_ > 1 && !in_items_)) return ++depth_, true;  // the top, or skipped
+    if (depth_ == 1 && key_ == "items") {
+      in_items_ = saw_items_ = true;
+      return ++depth_, true;
+    }
+    if (depth_ == 1) return ++depth_, true;  // another key's value: skipped
+    return false;                            // an item that is not an array
+  }
+  bool end_object() override {
+    if (depth_ == 2 && in_items_) in_items_ = false;
+    --depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1) key_ = std::move(k);
+    if (depth_ == 2 && in_items_) id_ = std::move(k);
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 0 || (depth_ == 1 && key_ == "items")) return false;
+    if (depth_ == 2 && in_items_) {
+      node_ = NodeState();
+      field_ = 0;
+    } else if (depth_ >= 3 && in_items_) {
+      return false;  // nested inside an item
+    }
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    if (depth_ == 2 && in_items_) {
+      if (field_ < 5) return false;
+      state_->nodes[id_] = std::move(node_);
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  bool InItem() const { return in_items_ && depth_ == 3; }
+  // A value other than an item's string or number: fine outside items.
+  bool Value() const { return depth_ > 0 && !(in_items_ && depth_ <= 3); }
+  bool Number(bool nonzero) {
+    if (!InItem()) return Value();
+    if (field_ != 4) return false;
+    node_.folder = nonzero;
+    ++field_;
+    return true;
+  }
+
+  ContainerState* state_;
+  int depth_ = 0;          // 1 = inside the top object, 2 = inside "items", 3 = inside an item
+  bool in_items_ = false;  // depth >= 2 is within "items"
+  bool saw_items_ = false;
+  std::string key_;        // the current top-level key
+  std::string id_;         // the current item's id
+  NodeState node_;
+  int field_ = 0;          // the next field of the current item
+};
+
+}  // namespace
+
+bool DecodeNodes(std::string_view text, ContainerState* state) {
+  state->root_id.clear();
+  state->nodes.clear();
+  NodesReader reader(state);
+  const bool parsed = nlohmann::json::sax_parse(text, &reader);
+  if (parsed && reader.complete()) return true;
+  state->nodes.clear();
+  return false;
 }
 
 }  // namespace m365vault::sync

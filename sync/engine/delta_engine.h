@@ -13,12 +13,17 @@
 // entry name we assigned, version). Items are tracked by id, never by path:
 // a folder rename or move is one SnapshotWriter::Rename of its subtree.
 //
-// A round is applied only when it has completed (the last page carried a
-// deltaLink, or the listing ended): the same id repeated in a round keeps its
-// last occurrence; a full round (first run, or after a 410 resync) deletes
-// exactly the items we had that it did not return. Items whose download fails
-// keep their previous state and the container keeps its previous delta link,
-// so the next run replays the round and fetches them again (replayed changes
+// A round is applied while it streams, in batches of kApplyBatchItems
+// changes (SyncContainer), so memory holds one batch, not the round: the same
+// id repeated within a batch keeps its last occurrence, a later batch simply
+// applies it again. What needs the whole round waits for its end: a full
+// round (first run, or after a 410 resync) deletes exactly the items we had
+// that it did not return, and items whose parent is not known yet wait for
+// it. The delta link is stored only when the round completed; a round that
+// breaks midway keeps the batches applied so far (tree and state agree) and
+// its old link, so the next run replays it. Items whose download fails keep
+// their previous state and the container keeps its previous delta link, so
+// the next run replays the round and fetches them again (replayed changes
 // are idempotent: same parent, name and version = nothing to do).
 //
 // Thread safety: a ContainerState is used by one thread at a time; different
@@ -49,6 +54,7 @@ struct NodeState {
   std::string name;    // the entry name assigned in the snapshot
   std::string etag;    // version of the content we hold; "" = none
   bool folder = false;
+  bool seen = false;   // scratch, not stored: returned by the full round being applied
 };
 
 struct ContainerState {
@@ -102,6 +108,10 @@ struct Round {
   int pages = 0;
 };
 
+// How many changes SyncContainer collects before applying them to the tree
+// and the state (one batch per container in memory, whatever the round's size).
+inline constexpr size_t kApplyBatchItems = 1000;
+
 // Counters shared by the engine and the run (progress display, job counts).
 struct SyncCounters {
   std::atomic<uint64_t> items{0};        // files written (downloaded)
@@ -118,7 +128,9 @@ struct ApplyOutcome {
   std::vector<FailedItem> failures;   // items that failed (kept for next run)
 };
 
-// Pages through one round: from `link`, or spec.initial_url when it is empty.
+// Pages through one round, whole in memory (listings whose items are needed
+// together, e.g. a calendar's events): from `link`, or spec.initial_url when
+// it is empty.
 // A refused link (GraphErrorKind::kResync) restarts once with a full round.
 // On failure returns the Status and fills *error when given.
 Result<Round> FetchRound(GraphClient& client, const ContainerSpec& spec, const ItemTraits& traits,
@@ -133,13 +145,16 @@ Result<Round> FetchRound(GraphClient& client, const ContainerSpec& spec, const I
 Result<ApplyOutcome> ApplyRound(GraphClient& client, SnapshotWriter& writer, const ContainerSpec& spec,
                                 Round round, ContainerState& state, SyncCounters& counters);
 
-// FetchRound + ApplyRound. A container whose round fails is left unchanged
-// and reported as one failure (per-container isolation).
+// Pages through the container's round (as FetchRound) and applies it in
+// batches while it streams (as ApplyRound, a batch at a time). A container
+// whose round fails is reported as one failure (per-container isolation):
+// it keeps its old delta link and applies no deletion; batches applied
+// before the failure stay, with their per-item failures in `outcome`.
 struct ContainerResult {
-  Status status;             // non-OK: the container failed (state unchanged)
+  Status status;             // non-OK: the round failed (old link kept, no deletion)
   bool store_failure = false;  // status came from the repository, not Graph: fail the run
   GraphError error;          // when status came from Graph
-  ApplyOutcome outcome;
+  ApplyOutcome outcome;      // also when status is non-OK: the batches applied before
   bool resynced = false;
 };
 ContainerResult SyncContainer(GraphClient& client, SnapshotWriter& writer, const ContainerSpec& spec,

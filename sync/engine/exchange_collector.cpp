@@ -223,14 +223,13 @@ Result<bool> SyncContainers(CollectorContext& ctx, SyncStateStore::Object& state
     ContainerState& cs = ctx.state.GetContainer(state, spec.key);
     ++ctx.counters.containers;
     ContainerResult r = SyncContainer(ctx.client, ctx.writer, spec, traits, cs, ctx.counters);
-    if (!r.status.ok()) {
-      if (r.store_failure) return r.status;
-      ctx.report(ObjectFailure(spec.root_path, r.status, r.error, kLevelContainer));
-      ok = false;
-      continue;
-    }
+    if (r.store_failure) return r.status;
     for (const auto& f : r.outcome.failures) ctx.report(f);
     if (!r.outcome.failures.empty()) ok = false;
+    if (!r.status.ok()) {
+      ctx.report(ObjectFailure(spec.root_path, r.status, r.error, kLevelContainer));
+      ok = false;
+    }
   }
   return ok;
 }
@@ -357,14 +356,13 @@ class ExchangeCollector final : public Collector {
     aux.join();
     for (auto& job : jobs) {
       const ContainerResult& r = job.result;
-      if (!r.status.ok()) {
-        if (r.store_failure) return r.status;
-        ctx.report(ObjectFailure(job.spec.root_path, r.status, r.error, kLevelContainer));
-        partial = true;
-        continue;
-      }
+      if (r.store_failure) return r.status;
       for (const auto& f : r.outcome.failures) ctx.report(f);
       if (!r.outcome.failures.empty()) partial = true;
+      if (!r.status.ok()) {
+        ctx.report(ObjectFailure(job.spec.root_path, r.status, r.error, kLevelContainer));
+        partial = true;
+      }
     }
     if (!contacts_ok.ok()) return contacts_ok.status();
     if (!calendars_ok.ok()) return calendars_ok.status();

@@ -107,12 +107,12 @@ class OneDriveCollector final : public Collector {
     ++ctx.counters.containers;
     ContainerResult r = SyncContainer(ctx.client, ctx.writer, spec, traits, cs, ctx.counters);
     SyncStateStore::RetainContainers(*state, {key});
+    if (r.store_failure) return r.status;
+    for (const auto& f : r.outcome.failures) ctx.report(f);
     if (!r.status.ok()) {
-      if (r.store_failure) return r.status;
       ctx.report(ObjectFailure(object, r.status, r.error, kLevelTop));
       return ObjectOutcome::kFailed;
     }
-    for (const auto& f : r.outcome.failures) ctx.report(f);
     return r.outcome.failures.empty() ? ObjectOutcome::kDone : ObjectOutcome::kPartial;
   }
 };

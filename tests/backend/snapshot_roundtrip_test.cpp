@@ -151,3 +151,66 @@ TEST_CASE("a finished file is visible to the next lookup, listing and rename", "
   REQUIRE(ReadPath(*t.repo, *snap, "late/z") == Bytes{'y'});
   REQUIRE(ReadPath(*t.repo, *snap, "box/f199") == RandomBytes(3199, 199));
 }
+
+TEST_CASE("tree entries kept encoded assemble the same blob as EncodeTree", "[backend][tree]") {
+  Tree tree;
+  TreeEntry dir;
+  dir.name = "Inbox";
+  dir.kind = EntryKind::kDirectory;
+  dir.mode = 0755;
+  dir.subtree.bytes[0] = 7;
+  dir.metadata["m365.id"] = "folder-1";
+  TreeEntry file;
+  file.name = "2024-05-01 1000 hello [0123abcd].eml";
+  file.mode = 0644;
+  file.size = 10;
+  file.mtime_ns = 1'700'000'000'000'000'000;
+  file.metadata = {{"m365.id", "AAMk="}, {"m365.subject", "hello"}, {"m365.from", "A <a@b>"}};
+  file.chunks = {ChunkRef{BlobId{}, 4}, ChunkRef{BlobId{}, 6}};
+  file.chunks[1].id.bytes[31] = 1;
+  REQUIRE(file.ComputeOffsets());
+  TreeEntry link;
+  link.name = "link";
+  link.kind = EntryKind::kSymlink;
+  link.link_target = "Inbox";
+  tree.entries = {file, dir, link};
+  REQUIRE(tree.Normalize().ok());
+  const Bytes blob = EncodeTree(tree);
+
+  std::vector<std::pair<std::string, Bytes>> bodies;
+  size_t count = 0;
+  REQUIRE(ForEachEncodedEntry(blob, [&](size_t n) { count = n; },
+                              [&](std::string_view name, ByteView body) {
+                                bodies.emplace_back(std::string(name), Bytes(body.begin(), body.end()));
+                                return Status::OK();
+                              })
+              .ok());
+  REQUIRE(count == 3);
+  REQUIRE(bodies.size() == 3);
+  Bytes assembled = EncodedTreeHeader(bodies.size());
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    CHECK(bodies[i].second == EncodeEntryBody(tree.entries[i]));
+    auto e = DecodeEntryBody(bodies[i].first, bodies[i].second);
+    REQUIRE(e.ok());
+    CHECK(e->name == tree.entries[i].name);
+    CHECK(e->kind == tree.entries[i].kind);
+    CHECK(e->metadata == tree.entries[i].metadata);
+    CHECK(e->offsets == tree.entries[i].offsets);
+    CHECK(e->subtree == tree.entries[i].subtree);
+    CHECK(e->link_target == tree.entries[i].link_target);
+    AppendEncodedEntry(&assembled, bodies[i].first, bodies[i].second);
+  }
+  CHECK(assembled == blob);
+  auto decoded = DecodeTree(blob);
+  REQUIRE(decoded.ok());
+  CHECK(EncodeTree(*decoded) == blob);
+
+  // Malformed input is refused, not read past its end.
+  Bytes truncated(blob.begin(), blob.end() - 5);
+  CHECK(ForEachEncodedEntry(truncated, nullptr, [](std::string_view, ByteView) { return Status::OK(); })
+            .IsCorruption());
+  CHECK(DecodeEntryBody("x", ByteView(bodies[0].second).first(bodies[0].second.size() - 1)).status().IsCorruption());
+  Bytes trailing = bodies[0].second;
+  trailing.push_back(0);
+  CHECK(DecodeEntryBody("x", trailing).status().IsCorruption());
+}

@@ -5,6 +5,7 @@
 // unique names, and the sync state store.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
 #include <set>
 
@@ -57,7 +58,8 @@ struct FakeGraph {
   std::map<std::string, std::vector<FakeResponse>> pages;  // URL -> responses (served in order, last repeats)
   std::map<std::string, int> page_hits;
   std::set<std::string> failing_content;  // ids whose download fails (404)
-  int downloads = 0;
+  std::atomic<int> downloads{0};
+  std::function<void(const std::string& url)> before_page;  // called before a page is served
 
   FakeGraph() {
     GraphClientOptions o;
@@ -79,6 +81,7 @@ struct FakeGraph {
         r.body = Content(id, v);
         return r;
       }
+      if (before_page) before_page(url);
       auto it = pages.find(url);
       if (it == pages.end()) return FakeResponse::Json(400, R"({"error":{"code":"BadRequest","message":")" + url + "\"}}");
       int& hit = page_hits[url];
@@ -115,10 +118,15 @@ struct Harness {
   std::optional<SnapshotInfo> last;
   SyncCounters counters;
   ContainerSpec spec{"c", "alice", "/delta", {}, "alice"};
+  // Called before each page is served, with the writer of the run.
+  std::function<void(SnapshotWriter&, const std::string& url)> on_page;
 
   ContainerResult Run() {
     auto writer = SnapshotWriter::Start(*store.repo, last ? &*last : nullptr);
     REQUIRE(writer.ok());
+    graph.before_page = [&](const std::string& url) {
+      if (on_page) on_page(**writer, url);
+    };
     TestTraits traits;
     ContainerResult r = SyncContainer(*graph.client, **writer, spec, traits, state, counters);
     SnapshotInfo fields;
@@ -126,6 +134,7 @@ struct Harness {
     auto info = (*writer)->Commit(fields);
     REQUIRE(info.ok());
     last = *info;
+    graph.before_page = nullptr;
     return r;
   }
   // path -> content for every file under alice/.
@@ -294,6 +303,170 @@ TEST_CASE("engine: identical and hostile names get unique, stable names", "[sync
   h.graph.Page("https://graph.test/d1", {File("2", "report.txt", 2)}, "", "https://graph.test/d2");
   REQUIRE(h.Run().status.ok());
   CHECK(h.Files()["alice/report [" + ShortId("2") + "].txt"] == Content("2", "2"));
+}
+
+namespace {
+
+// Files "<prefix><i>.txt" (ids "<prefix><i>") for i in [from, to).
+json Files(const std::string& prefix, size_t from, size_t to, const std::string& parent = "") {
+  json items = json::array();
+  for (size_t i = from; i < to; ++i) {
+    items.push_back(File(prefix + std::to_string(i), prefix + std::to_string(i) + ".txt", 1, parent));
+  }
+  return items;
+}
+
+// Serves `items` from `first` in pages of `per_page`, chained by nextLinks
+// "<first>/p<k>"; the last page carries `delta`.
+void Pages(FakeGraph& g, const std::string& first, const json& items, size_t per_page, const std::string& delta) {
+  const size_t n = (items.size() + per_page - 1) / per_page;
+  for (size_t p = 0; p < n; ++p) {
+    const std::string url = p == 0 ? first : first + "/p" + std::to_string(p);
+    json page = json::array();
+    for (size_t i = p * per_page; i < std::min(items.size(), (p + 1) * per_page); ++i) page.push_back(items[i]);
+    g.Page(url, page, p + 1 < n ? first + "/p" + std::to_string(p + 1) : "", p + 1 < n ? "" : delta);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("engine: a round is written to the snapshot while it streams, a batch at a time", "[sync][engine]") {
+  // Five pages of half a batch each. When the last page is requested, the
+  // first four (two batches) must already be downloaded and in the tree: an
+  // engine that holds the whole round until it ends fails here.
+  Harness h;
+  const size_t half = kApplyBatchItems / 2;
+  Pages(h.graph, kStart, Files("m", 0, 5 * half), half, "https://graph.test/d1");
+  const std::string last_page = std::string(kStart) + "/p4";
+  int downloads_before_last = -1;
+  bool first_in_tree = false, fourth_page_in_tree = false;
+  h.on_page = [&](SnapshotWriter& w, const std::string& url) {
+    if (url != last_page) return;
+    downloads_before_last = h.graph.downloads;
+    auto first = w.Lookup("alice/m0.txt");
+    first_in_tree = first.ok() && first->has_value();
+    auto fourth = w.Lookup("alice/m" + std::to_string(4 * half - 1) + ".txt");
+    fourth_page_in_tree = fourth.ok() && fourth->has_value();
+  };
+  auto r = h.Run();
+  REQUIRE(r.status.ok());
+  CHECK(downloads_before_last == static_cast<int>(4 * half));
+  CHECK(first_in_tree);
+  CHECK(fourth_page_in_tree);
+  CHECK(h.graph.downloads == static_cast<int>(5 * half));
+  CHECK(h.Files().size() == 5 * half);
+  CHECK(h.state.nodes.size() == 5 * half);
+  CHECK(h.state.delta_link == "https://graph.test/d1");
+}
+
+TEST_CASE("engine: a round that breaks midway keeps its applied batches and its old link", "[sync][engine]") {
+  Harness h;
+  h.graph.Page(kStart, {File("a", "a.txt")}, "", "https://graph.test/d1");
+  REQUIRE(h.Run().status.ok());
+  // The next round: a full batch, then a page that fails.
+  h.graph.Page("https://graph.test/d1", Files("m", 0, kApplyBatchItems), "https://graph.test/d1/p1", "");
+  h.graph.Fail("https://graph.test/d1/p1", 400, "BadRequest");
+  auto r = h.Run();
+  CHECK_FALSE(r.status.ok());
+  CHECK_FALSE(r.store_failure);
+  CHECK(h.state.delta_link == "https://graph.test/d1");  // the round will be replayed
+  CHECK(h.state.nodes.size() == 1 + kApplyBatchItems);   // the tree and the state agree
+  CHECK(h.Files().size() == 1 + kApplyBatchItems);
+  const int downloads = h.graph.downloads;
+  // The replay completes: the applied batch is not fetched again.
+  h.graph.Page("https://graph.test/d1/p1", {File("z", "z.txt"), Removed("a")}, "", "https://graph.test/d2");
+  r = h.Run();
+  REQUIRE(r.status.ok());
+  CHECK(h.graph.downloads == downloads + 1);
+  auto files = h.Files();
+  CHECK(files.size() == kApplyBatchItems + 1);
+  CHECK(files.count("alice/a.txt") == 0);
+  CHECK(files["alice/z.txt"] == Content("z", "1"));
+  CHECK(h.state.delta_link == "https://graph.test/d2");
+}
+
+TEST_CASE("engine: an item whose folder comes in a later batch waits for it", "[sync][engine]") {
+  Harness h;
+  // x (in folder f) fills the first batch with others; f comes a batch later;
+  // y's folder never comes (an orphan: dropped).
+  json first = Files("m", 0, kApplyBatchItems - 1);
+  first.insert(first.begin(), File("x", "x.txt", 1, "f"));
+  first.push_back(File("y", "y.txt", 1, "nowhere"));
+  h.graph.Page(kStart, first, "https://graph.test/p1", "");
+  h.graph.Page("https://graph.test/p1", {Folder("f", "F")}, "", "https://graph.test/d1");
+  REQUIRE(h.Run().status.ok());
+  auto files = h.Files();
+  CHECK(files["alice/F/x.txt"] == Content("x", "1"));
+  CHECK(files.count("alice/y.txt") == 0);
+  CHECK(h.state.nodes.count("y") == 0);
+  CHECK(files.size() == kApplyBatchItems + 1);  // m0.., F/, F/x.txt
+}
+
+TEST_CASE("engine: a streamed 410 resync deletes only once its last batch is in", "[sync][engine]") {
+  Harness h;
+  const size_t n = kApplyBatchItems + kApplyBatchItems / 2;
+  Pages(h.graph, kStart, Files("m", 0, n), kApplyBatchItems / 2, "https://graph.test/d1");
+  REQUIRE(h.Run().status.ok());
+  REQUIRE(h.Files().size() == n);
+  // Refused link; the full round returns one batch, then breaks.
+  h.graph.Fail("https://graph.test/d1", 410, "SyncStateNotFound");
+  h.graph.pages.clear();
+  h.graph.Fail("https://graph.test/d1", 410, "SyncStateNotFound");
+  h.graph.Page(kStart, Files("m", 0, kApplyBatchItems), "https://graph.test/full/p1", "");
+  h.graph.Fail("https://graph.test/full/p1", 400, "BadRequest");
+  auto r = h.Run();
+  CHECK_FALSE(r.status.ok());
+  CHECK(h.Files().size() == n);  // nothing deleted by an incomplete round
+  CHECK(h.state.delta_link == "https://graph.test/d1");
+  // Now it completes with one more item: the rest of the old ones go.
+  h.graph.Page("https://graph.test/full/p1", Files("m", kApplyBatchItems, kApplyBatchItems + 1), "",
+               "https://graph.test/d2");
+  const int downloads = h.graph.downloads;
+  r = h.Run();
+  REQUIRE(r.status.ok());
+  CHECK(r.resynced);
+  CHECK(h.Files().size() == kApplyBatchItems + 1);
+  CHECK(h.state.nodes.size() == kApplyBatchItems + 1);
+  CHECK(h.graph.downloads == downloads);  // all of them were there already
+  CHECK(h.state.delta_link == "https://graph.test/d2");
+}
+
+TEST_CASE("node maps are stored as the same JSON, written and read without a document", "[sync][engine]") {
+  ContainerState st;
+  st.root_id = "root\"1";
+  st.nodes["a"] = NodeState{"", "a.txt", "a.txt", "W/\"1\"", false};
+  st.nodes["f/\u00e9"] = NodeState{"", "Caf\u00e9\\x", "Caf\u00e9_x", "-", true};
+  st.nodes["b\n"] = NodeState{"f/\u00e9", "ctl\x01.txt", "ctl_.txt", "", false};
+  // The bytes the document-based encoder wrote (unchanged blobs keep their ids).
+  json items = json::object();
+  for (const auto& [id, n] : st.nodes) items[id] = json::array({n.parent, n.raw, n.name, n.etag, n.folder ? 1 : 0});
+  const std::string text = EncodeNodes(st);
+  CHECK(text == json({{"root_id", st.root_id}, {"items", items}}).dump());
+
+  ContainerState back;
+  back.nodes["stale"] = NodeState{};
+  REQUIRE(DecodeNodes(text, &back));
+  CHECK(back.root_id == st.root_id);
+  REQUIRE(back.nodes.size() == 3);
+  for (const auto& [id, n] : st.nodes) {
+    const NodeState& m = back.nodes.at(id);
+    CHECK(m.parent == n.parent);
+    CHECK(m.raw == n.raw);
+    CHECK(m.name == n.name);
+    CHECK(m.etag == n.etag);
+    CHECK(m.folder == n.folder);
+  }
+  // Unknown keys are skipped; malformed maps are refused.
+  CHECK(DecodeNodes(R"({"x":{"y":[1,{"z":null}]},"items":{},"root_id":"r"})", &back));
+  CHECK(back.nodes.empty());
+  CHECK(back.root_id == "r");
+  for (const char* bad : {"", "[]", "\"s\"", R"({"root_id":"r"})", R"({"items":[]})", R"({"items":{"a":{}}})",
+                          R"({"items":{"a":["p","r","n","e"]}})", R"({"items":{"a":["p","r","n","e",0,1]}})",
+                          R"({"items":{"a":["p","r","n",1,0]}})", R"({"items":{"a":["p","r","n","e","0"]}})",
+                          R"({"items":{"a":["p","r","n","e",0]})", R"({"items":{"a":"x"}})"}) {
+    INFO(bad);
+    CHECK_FALSE(DecodeNodes(bad, &back));
+  }
 }
 
 TEST_CASE("sync state store: unchanged containers are not read or rewritten", "[sync][engine]") {
