@@ -41,7 +41,7 @@ struct RepositoryOptions {
   // rebuilt from the repository's index files at every open.
   std::string cache_dir;
   size_t pack_size = 16 << 20;
-  int zstd_level = 3;
+  int zstd_level = 1;
   // Bytes of decoded chunks and trees kept in memory.
   size_t cache_bytes = 128 << 20;
   // Threads for chunk hashing/compression/sealing and read-ahead; 0 = cores.

@@ -183,7 +183,7 @@ if [[ " $TOOLS " == *" m365vault "* ]]; then
     row "peak RSS v2" RSS v2 "<= 1.0"
   } | tee -a "$RES/table.txt"
 fi
-echo "(borg: --compression zstd,3; restic: repository v2, compression auto; m365vault: zstd 3, $READERS readers)" | tee -a "$RES/table.txt"
+echo "(borg: --compression zstd,3; restic: repository v2, compression auto; m365vault: zstd 1, $READERS readers)" | tee -a "$RES/table.txt"
 echo "results in $RES" >&2
 
 if [ "$SWEEP" = 1 ] && [ -x "$STORE_BENCH" ]; then
