@@ -1,6 +1,12 @@
 // sync/engine/collector_support.cpp
 #include "sync/engine/collector_support.h"
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "sync/engine/delta_engine.h"
 #include "sync/engine/safe_name.h"
 #include "sync/graph/encoding.h"
@@ -24,6 +30,29 @@ RequestOptions MailboxRequest(const UserInfo& user) {
 }
 
 std::string UserPath(const UserInfo& user) { return "/users/" + EncodePathSegment(user.id); }
+
+Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first;
+  auto worker = [&] {
+    for (size_t i = next++; i < n; i = next++) {
+      Status st = fn(i);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> l(mu);
+        if (first.ok()) first = st;
+        next = n;
+        return;
+      }
+    }
+  };
+  const int count = std::max(1, std::min<int>(threads, static_cast<int>(n)));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < count; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  return first;
+}
 
 Status EnsureDirectory(SnapshotWriter& writer, const std::string& path, const EntryAttributes& attrs) {
   M365_ASSIGN_OR_RETURN(auto entry, writer.Lookup(path));

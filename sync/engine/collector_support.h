@@ -7,6 +7,7 @@
 // Thread safety: free functions.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,9 @@ std::string JsonString(const nlohmann::json& j, const char* key);
 RequestOptions MailboxRequest(const UserInfo& user);
 // "/users/<encoded id>"
 std::string UserPath(const UserInfo& user);
+// Runs fn(i) for i in [0, n) on up to `threads` threads; the first error wins
+// and stops the remaining work.
+Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn);
 // Creates `path` as a directory when it does not exist yet.
 Status EnsureDirectory(SnapshotWriter& writer, const std::string& path, const EntryAttributes& attrs = {});
 // A failure of an object or container as a job event; `level` is

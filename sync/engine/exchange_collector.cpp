@@ -255,41 +255,52 @@ class ExchangeCollector final : public Collector {
     const std::string mail_root = object + "/Mail";
     const RequestOptions request = MailboxRequest(user);
 
-    // 1. The folder tree: a full listing every run (O(folders) requests).
+    // 1. The folder tree: a full listing every run (O(folders) requests),
+    // level by level; the child listings of one level run in parallel (the
+    // mailbox limiter keeps them at 4 in flight).
     Round tree;
     tree.full = true;
     MailFolderTraits folder_traits;
-    std::deque<std::string> queue;
-    queue.push_back(UserPath(user) + "/mailFolders?includeHiddenFolders=true&$top=100");
+    std::vector<std::string> level = {UserPath(user) + "/mailFolders?includeHiddenFolders=true&$top=100"};
     std::string root_folder_id;
     bool first = true;
-    while (!queue.empty()) {
-      const std::string url = queue.front();
-      queue.pop_front();
-      GraphError err;
-      auto paged = ctx.client.ForEachPage(
-          url, request,
-          [&](const nlohmann::json& page) -> Status {
-            ++ctx.counters.requests;
-            for (const auto& f : page.value("value", nlohmann::json::array())) {
-              ItemChange c = folder_traits.Parse(f);
-              if (c.id.empty() || c.kind == ItemChange::Kind::kIgnore) continue;  // search folders
-              if (first) root_folder_id = c.parent;  // top level: parent is msgfolderroot
-              if (f.value("childFolderCount", 0) > 0) {
-                queue.push_back(UserPath(user) + "/mailFolders/" + EncodePathSegment(c.id) +
-                                "/childFolders?includeHiddenFolders=true&$top=100");
+    while (!level.empty()) {
+      std::vector<std::string> next;
+      std::mutex mu;  // guards tree, next, root_folder_id, failure
+      GraphError failure;
+      Status listed = ParallelFor(level.size(), first ? 1 : static_cast<int>(kFoldersInParallel), [&](size_t i) {
+        GraphError err;
+        auto paged = ctx.client.ForEachPage(
+            level[i], request,
+            [&](const nlohmann::json& page) -> Status {
+              ++ctx.counters.requests;
+              std::lock_guard<std::mutex> l(mu);
+              for (const auto& f : page.value("value", nlohmann::json::array())) {
+                ItemChange c = folder_traits.Parse(f);
+                if (c.id.empty() || c.kind == ItemChange::Kind::kIgnore) continue;  // search folders
+                if (first) root_folder_id = c.parent;  // top level: parent is msgfolderroot
+                if (f.value("childFolderCount", 0) > 0) {
+                  next.push_back(UserPath(user) + "/mailFolders/" + EncodePathSegment(c.id) +
+                                 "/childFolders?includeHiddenFolders=true&$top=100");
+                }
+                tree.changes[c.id] = std::move(c);
               }
-              tree.changes[c.id] = std::move(c);
-            }
-            return Status::OK();
-          },
-          &err);
-      if (!paged.ok()) {
-        if (first && err.kind == GraphErrorKind::kSkipResource) return ObjectOutcome::kNotApplicable;
-        ctx.report(ObjectFailure(object + "/Mail", paged.status(), err, kLevelTop));
+              return Status::OK();
+            },
+            &err);
+        if (!paged.ok()) {
+          std::lock_guard<std::mutex> l(mu);
+          failure = err;
+        }
+        return paged.status();
+      });
+      if (!listed.ok()) {
+        if (first && failure.kind == GraphErrorKind::kSkipResource) return ObjectOutcome::kNotApplicable;
+        ctx.report(ObjectFailure(object + "/Mail", listed, failure, kLevelTop));
         return ObjectOutcome::kFailed;
       }
       first = false;
+      level = std::move(next);
     }
     M365_ASSIGN_OR_RETURN(SyncStateStore::Object * state, ctx.state.GetObject("user:" + user.id));
     M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, object));

@@ -13,30 +13,6 @@
 namespace m365vault::sync {
 namespace {
 
-// Runs fn(i) for i in [0, n) on up to `threads` threads; the first error wins
-// and stops the remaining work.
-Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  Status first;
-  auto worker = [&] {
-    for (size_t i = next++; i < n; i = next++) {
-      Status st = fn(i);
-      if (!st.ok()) {
-        std::lock_guard<std::mutex> l(mu);
-        if (first.ok()) first = st;
-        next = n;
-        return;
-      }
-    }
-  };
-  const int count = std::max(1, std::min<int>(threads, static_cast<int>(n)));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < count; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  return first;
-}
 
 }  // namespace
 
