@@ -13,7 +13,7 @@ BIN=${1:?usage: profile_rules_test.sh PATH_TO_M365VAULT}
 BIN=$(realpath "$BIN")
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export M365VAULT_TEST_FAST_KDF=1
-if ! command -v node >/dev/null; then echo "SKIP: node not found"; exit 0; fi
+if ! command -v node >/dev/null; then echo "FAIL: node not found (scripts/install-deps installs nodejs)"; exit 1; fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/m365vault-rules-it.XXXXXX")
 cleanup() {
   [ -f "$WORK/emu/emulator.pid" ] && "$REPO/tests/graph_emulator/stop.sh" "$WORK/emu" >/dev/null 2>&1

@@ -95,7 +95,7 @@ contains "$(cat "$WORK/d1.log")" "daemon stopped"
 
 # --- against the Graph emulator ---
 if ! command -v node >/dev/null; then
-  echo "SKIP: node not found, emulator part skipped"
+  fail "node not found: the emulator part cannot run (scripts/install-deps installs nodejs)"
 else
   "$REPO/tests/graph_emulator/start.sh" "$WORK/emu" --seed 7 --users 4 --messages-per-user 5 --files-per-user 3 \
     --max-file-mb 1 >/dev/null || fail "emulator did not start"

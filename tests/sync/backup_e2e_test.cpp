@@ -429,8 +429,8 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
   fs::remove_all(dir);
   Emulator emu(dir / "emu");
   if (!emu.ok()) {
-    WARN("graph emulator did not start: skipping");
-    return;
+    // Node.js is a dependency (scripts/install-deps): a missing emulator is a failure, not a skip.
+    FAIL("the graph emulator did not start (node installed? see scripts/install-deps)");
   }
   setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
   auto vault = Vault::Create((dir / "vault").string(), "e2e passphrase");
@@ -638,8 +638,8 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
   Emulator emu(dir / "emu", {"--seed", "9", "--users", "3", "--messages-per-user", "20", "--files-per-user", "24",
                              "--max-file-mb", "2", "--contacts-per-user", "2", "--events-per-user", "4"});
   if (!emu.ok()) {
-    WARN("graph emulator did not start: skipping");
-    return;
+    // Node.js is a dependency (scripts/install-deps): a missing emulator is a failure, not a skip.
+    FAIL("the graph emulator did not start (node installed? see scripts/install-deps)");
   }
   setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
   const std::string passphrase = "kill passphrase";
@@ -804,8 +804,8 @@ TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][
   Emulator emu(dir / "emu", {"--seed", "7", "--users", "5", "--messages-per-user", "12", "--files-per-user", "8",
                              "--max-file-mb", "1", "--contacts-per-user", "2", "--events-per-user", "4"});
   if (!emu.ok()) {
-    WARN("graph emulator did not start: skipping");
-    return;
+    // Node.js is a dependency (scripts/install-deps): a missing emulator is a failure, not a skip.
+    FAIL("the graph emulator did not start (node installed? see scripts/install-deps)");
   }
   setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
   auto vault = Vault::Create((dir / "vault").string(), "departures passphrase");
