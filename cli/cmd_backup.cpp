@@ -22,6 +22,7 @@ struct BackupOptions {
   int max_requests = sync::RunOptions().max_requests_in_flight;
   bool no_progress = false;
   std::string container;
+  bool allow_mass_removal = false;
 };
 
 // "12/40 objects, 3,210 items, 1.2 GiB, 24.0 MiB/s, ETA 3m10s": the ETA
@@ -60,6 +61,7 @@ int RunBackupCommand(Context& ctx, const BackupOptions& o) {
     ro.parallel_objects = o.parallel;
     ro.max_requests_in_flight = o.max_requests;
     ro.scope = o.container.empty() ? "" : sync::ContainerScope(o.container);
+    ro.allow_mass_departure = o.allow_mass_removal;
     // The scan profile decides what is protected.
     auto filter = sync::ProfileFilter(**vault, o.tenant, type, ro.scope);
     if (!filter.ok()) return ctx.Fail(filter.status());
@@ -153,6 +155,10 @@ void RegisterBackupCommand(CLI::App& app, Context& ctx) {
                   "Only the objects the scan profile puts into this container (advanced mode)")
       ->type_name("C");
   cmd->add_flag("--no-progress", o->no_progress, "Do not show progress on the terminal");
+  cmd->add_flag("--allow-mass-removal", o->allow_mass_removal,
+                "Accept a user listing that lacks many users of the previous snapshot (at least 5 and more "
+                "than 20%): remove them from the new snapshot. Without it such a run removes nobody and is "
+                "partial (MassDeparture)");
   cmd->footer(R"(
 Only what changed since the previous snapshot of the type is fetched (delta).
 Exit codes: 0 all types succeeded, 3 a snapshot was committed but is partial

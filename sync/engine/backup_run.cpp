@@ -130,12 +130,22 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   if (!writer.ok()) return fail(writer.status());
 
   // Users who left (docs/sync.md, "Users who leave"). An empty listing is
-  // not believed: it keeps everyone and makes the run partial.
+  // not believed: it keeps everyone and makes the run partial; nor is one
+  // that lacks many of the previous snapshot's users, unless allowed.
   std::vector<Departure> departures;
+  const auto [missing, previous] = MissingUsers(state.ObjectKeys(), listed);
   if (listed.empty() && parent) {
     result.failures.push_back({"", "EmptyUserListing",
                                "the user listing returned no users; the previous snapshot's users are kept",
                                "check the application's User.Read.All permission and the tenant"});
+  } else if (!options.allow_mass_departure && missing >= kMassDepartureMin &&
+             missing * 100 > previous * kMassDeparturePercent) {
+    result.failures.push_back(
+        {"", "MassDeparture",
+         std::to_string(missing) + " of the " + std::to_string(previous) +
+             " users in the previous snapshot are not in the user listing; nobody was removed from this snapshot",
+         "if they really left the tenant, run 'm365vault backup " + tenant + " --type " + type +
+             " --allow-mass-removal' once; otherwise check the application's permissions and the directory"});
   } else {
     std::set<std::string> selected;
     for (const auto& u : *users) selected.insert(u.id);
@@ -291,6 +301,19 @@ Result<Discovery> Discover(Vault& vault, const std::string& tenant, GraphClient*
 }  // namespace m365vault::sync
 
 namespace m365vault::sync {
+
+std::pair<size_t, size_t> MissingUsers(const std::vector<std::string>& previous_keys,
+                                       const std::vector<UserInfo>& listed) {
+  std::set<std::string> ids;
+  for (const auto& u : listed) ids.insert("user:" + u.id);
+  size_t previous = 0, missing = 0;
+  for (const auto& key : previous_keys) {
+    if (key.rfind("user:", 0) != 0) continue;
+    ++previous;
+    if (!ids.count(key)) ++missing;
+  }
+  return {missing, previous};
+}
 
 Result<ObjectSelector> ProfileFilter(Vault& vault, const std::string& tenant, const std::string& type,
                                      const std::string& scope) {

@@ -90,6 +90,11 @@ struct RunOptions {
   // from excluded ones (removed). Unset in such a run: only users gone from
   // the tenant are removed. Ignored when scope is "".
   ObjectSelector select_protected;
+  // Accept a listing in which many users of the previous snapshot are gone
+  // (see kMassDepartureMin): without it such a run removes nobody and is
+  // partial, so a directory glitch cannot empty the newest snapshot. Set by
+  // `backup --allow-mass-removal`; the daemon never sets it.
+  bool allow_mass_departure = false;
 };
 
 struct RunResult {
@@ -107,6 +112,16 @@ struct RunResult {
   std::string error;                         // why the run failed, if it did
   double seconds = 0;
 };
+
+// A user listing that lacks at least kMassDepartureMin of the previous
+// snapshot's users, and more than kMassDeparturePercent of them, is not
+// believed unless RunOptions::allow_mass_departure.
+inline constexpr size_t kMassDepartureMin = 5;
+inline constexpr size_t kMassDeparturePercent = 20;
+// How many of the previous snapshot's users (state keys "user:<id>") the
+// listing lacks, out of how many.
+std::pair<size_t, size_t> MissingUsers(const std::vector<std::string>& previous_keys,
+                                       const std::vector<UserInfo>& listed);
 
 // Runs one backup. Returns an error only when the run could not even start
 // (unknown tenant or type, repository locked or unreadable); a run that

@@ -985,4 +985,74 @@ TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][
   fs::remove_all(dir);
 }
 
+// A listing that lacks many of the previous snapshot's users (a directory
+// glitch, a revoked permission) removes nobody and makes the run partial,
+// until an admin accepts it with allow_mass_departure (`--allow-mass-removal`).
+TEST_CASE("a user listing missing many users removes nobody unless allowed", "[sync][e2e][departures]") {
+  const fs::path dir = fs::temp_directory_path() / ("m365vault-mass-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  Emulator emu(dir / "emu", {"--seed", "5", "--users", "9", "--messages-per-user", "3", "--files-per-user", "1",
+                             "--max-file-mb", "1", "--contacts-per-user", "1", "--events-per-user", "1"});
+  if (!emu.ok()) FAIL("the graph emulator did not start (node installed? see scripts/install-deps)");
+  setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
+  auto vault = Vault::Create((dir / "vault").string(), "mass passphrase");
+  REQUIRE(vault.ok());
+  TenantConfig tc;
+  tc.name = "emu";
+  tc.tenant_id = emu["tenant_id"];
+  tc.client_id = emu["client_id"];
+  tc.credential = ReadFile(emu["client_secret_file"]);
+  tc.graph_url = emu["graph_url"];
+  tc.login_url = emu["login_url"];
+  tc.ca_file = emu["ca_file"];
+  REQUIRE((*vault)->AddTenant(tc).ok());
+  CurlGlobal curl;
+  auto http = CurlHttpClient::Create({});
+  REQUIRE(http.ok());
+  Control control(**http, emu["control_url"]);
+  auto run = [&](RunOptions options = {}) {
+    auto r = RunBackup(**vault, "emu", "exchange", options);
+    REQUIRE(r.ok());
+    return std::move(r).value();
+  };
+  RunResult first = run();
+  REQUIRE(first.status == JobStatus::kSucceeded);
+  std::vector<std::string> gone;
+  std::vector<int> gone_index;
+  for (const auto& [upn, u] : GetTruth(control).users) {
+    if (u["hasMailbox"].get<bool>() && gone.size() < kMassDepartureMin) {
+      gone.push_back(upn);
+      gone_index.push_back(u["index"]);
+    }
+  }
+  REQUIRE(gone.size() == kMassDepartureMin);
+  for (int index : gone_index) control.Call("POST", "/control/mutate", {{"op", "delete_user"}, {"user", index}});
+
+  RunResult refused = run();
+  CHECK(refused.status == JobStatus::kPartial);
+  CHECK(refused.removed.empty());
+  bool flagged = false;
+  for (const auto& f : refused.failures) flagged = flagged || f.code == "MassDeparture";
+  CHECK(flagged);
+  auto repo = (*vault)->OpenRepository("emu");
+  REQUIRE(repo.ok());
+  for (const auto& upn : gone) CHECK_FALSE(FileHashes(**repo, refused.snapshot_id, SafeName(upn)).empty());
+
+  RunOptions allow;
+  allow.allow_mass_departure = true;
+  RunResult accepted = run(allow);
+  CHECK(accepted.status == JobStatus::kSucceeded);
+  CHECK(accepted.removed.size() == gone.size());
+  auto repo2 = (*vault)->OpenRepository("emu");
+  REQUIRE(repo2.ok());
+  for (const auto& upn : gone) CHECK(FileHashes(**repo2, accepted.snapshot_id, SafeName(upn)).empty());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("MissingUsers counts the previous snapshot's users absent from the listing", "[sync][departures]") {
+  std::vector<UserInfo> listed = {{"a", "a@x", "", ""}, {"b", "b@x", "", ""}};
+  CHECK(MissingUsers({"user:a", "user:b", "user:c", "other:z"}, listed) == std::pair<size_t, size_t>{1, 3});
+  CHECK(MissingUsers({}, listed) == std::pair<size_t, size_t>{0, 0});
+}
+
 }  // namespace m365vault::sync
