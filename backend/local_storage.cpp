@@ -6,9 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <filesystem>
 
 #include "backend/crypto.h"
@@ -109,6 +112,57 @@ Result<std::string> LocalStorage::PathOf(std::string_view name) const {
   return root_ + "/" + std::string(name);
 }
 
+// Writes a large object (a pack) without copying it through the page cache:
+// the 4 KiB-aligned bulk with O_DIRECT, staged through a small aligned
+// buffer (kDirectChunk per thread), the tail with a normal write. The data is fsynced right after anyway, so the page cache
+// would only cost a kernel copy and page allocations (a third of a OneDrive
+// backup's CPU before). Returns false (nothing written) when the file system
+// refuses O_DIRECT, so the caller falls back to a buffered write.
+namespace {
+
+constexpr size_t kDirectMin = 1 << 20;
+constexpr size_t kDirectAlign = 4096;
+constexpr size_t kDirectChunk = 1 << 20;
+
+Result<bool> WriteDirect(const std::string& tmp, ByteView data) {
+  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0600));
+  if (fd.get() < 0) {
+    if (errno == EINVAL) return false;  // e.g. tmpfs
+    return ErrnoStatus(errno, "create", tmp);
+  }
+  const size_t bulk = data.size() / kDirectAlign * kDirectAlign;
+  thread_local std::unique_ptr<uint8_t, decltype(&std::free)> buffer(nullptr, &std::free);
+  if (!buffer) {
+    void* p = nullptr;
+    if (::posix_memalign(&p, kDirectAlign, kDirectChunk) != 0) return Status::NoSpace("out of memory for " + tmp);
+    buffer.reset(static_cast<uint8_t*>(p));
+  }
+  Status st;
+  for (size_t at = 0; st.ok() && at < bulk; at += kDirectChunk) {
+    const size_t n = std::min(kDirectChunk, bulk - at);
+    std::memcpy(buffer.get(), data.data() + at, n);
+    st = WriteAll(fd.get(), ByteView(buffer.get(), n), tmp);
+  }
+  if (st.ok() && bulk < data.size()) {
+    int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_DIRECT) != 0) {
+      st = ErrnoStatus(errno, "fcntl", tmp);
+    } else {
+      st = WriteAll(fd.get(), data.subspan(bulk), tmp);
+    }
+  }
+  if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus(errno, "fsync", tmp);
+  int raw = fd.release();
+  if (::close(raw) != 0 && st.ok()) st = ErrnoStatus(errno, "close", tmp);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return true;
+}
+
+}  // namespace
+
 Status LocalStorage::Write(std::string_view name, ByteView data) {
   M365_ASSIGN_OR_RETURN(std::string path, PathOf(name));
   std::string dir = path.substr(0, path.rfind('/'));
@@ -116,6 +170,17 @@ Status LocalStorage::Write(std::string_view name, ByteView data) {
   uint8_t rnd[8];
   crypto::RandomBytes(rnd, sizeof rnd);
   std::string tmp = dir + "/" + kTempMarker + ToHex(ByteView(rnd, sizeof rnd));
+  if (data.size() >= kDirectMin) {
+    M365_ASSIGN_OR_RETURN(bool written, WriteDirect(tmp, data));
+    if (written) {
+      if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        Status st = ErrnoStatus(errno, "rename", path);
+        ::unlink(tmp.c_str());
+        return st;
+      }
+      return FsyncDir(dir);
+    }
+  }
   ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) return ErrnoStatus(errno, "create", tmp);
   Status st = WriteAll(fd.get(), data, tmp);
