@@ -141,6 +141,24 @@ Result<bool> WriteDirect(const std::string& tmp, ByteView data) {
   for (size_t at = 0; st.ok() && at < bulk; at += kDirectChunk) {
     const size_t n = std::min(kDirectChunk, bulk - at);
     std::memcpy(buffer.get(), data.data() + at, n);
+    if (at == 0) {
+      // Some file systems accept O_DIRECT at open but not these writes
+      // (a larger alignment): then the buffered path does the whole file.
+      ssize_t w;
+      do {
+        w = ::write(fd.get(), buffer.get(), n);
+      } while (w < 0 && errno == EINTR);
+      if (w < 0 && errno == EINVAL) {
+        ::unlink(tmp.c_str());
+        return false;
+      }
+      if (w < 0) {
+        st = ErrnoStatus(errno, "write", tmp);
+      } else if (static_cast<size_t>(w) < n) {
+        st = WriteAll(fd.get(), ByteView(buffer.get() + w, n - static_cast<size_t>(w)), tmp);
+      }
+      continue;
+    }
     st = WriteAll(fd.get(), ByteView(buffer.get(), n), tmp);
   }
   if (st.ok() && bulk < data.size()) {
