@@ -137,7 +137,7 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   if (listed.empty() && parent) {
     result.failures.push_back({"", "EmptyUserListing",
                                "the user listing returned no users; the previous snapshot's users are kept",
-                               "check the application's User.Read.All permission and the tenant"});
+                               "check the application's User.Read.All permission and the tenant", kLevelTop});
   } else if (!options.allow_mass_departure && missing >= kMassDepartureMin &&
              missing * 100 > previous * kMassDeparturePercent) {
     result.failures.push_back(
@@ -145,7 +145,8 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
          std::to_string(missing) + " of the " + std::to_string(previous) +
              " users in the previous snapshot are not in the user listing; nobody was removed from this snapshot",
          "if they really left the tenant, run 'm365vault backup " + tenant + " --type " + type +
-             " --allow-mass-removal' once; otherwise check the application's permissions and the directory"});
+             " --allow-mass-removal' once; otherwise check the application's permissions and the directory",
+         kLevelTop});
   } else {
     std::set<std::string> selected;
     for (const auto& u : *users) selected.insert(u.id);
