@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -39,11 +40,11 @@ using json = nlohmann::json;
 
 class Emulator {
  public:
-  explicit Emulator(const fs::path& dir,
-                    std::vector<std::string> args = {"--seed", "7", "--users", "4", "--messages-per-user", "25",
-                                                     "--files-per-user", "14", "--max-file-mb", "3",
-                                                     "--contacts-per-user", "2", "--events-per-user", "7"})
-      : dir_(dir) {
+  static std::vector<std::string> DefaultArgs() {
+    return {"--seed", "7", "--users", "4", "--messages-per-user", "25", "--files-per-user", "14",
+            "--max-file-mb", "3", "--contacts-per-user", "2", "--events-per-user", "7"};
+  }
+  explicit Emulator(const fs::path& dir, std::vector<std::string> args = DefaultArgs()) : dir_(dir) {
     fs::create_directories(dir_);
     const std::string script = std::string(M365_REPO_DIR) + "/tests/graph_emulator/server.js";
     args.insert(args.begin(), {"node", script, "--state-dir", dir_.string()});
@@ -63,6 +64,8 @@ class Emulator {
     ss << in.rdbuf();
     info_ = json::parse(ss.str(), nullptr, false);
   }
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
   ~Emulator() {
     if (pid_ > 0) {
       kill(pid_, SIGTERM);
@@ -102,6 +105,68 @@ class Control {
  private:
   HttpClient& http_;
   std::string url_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// One end-to-end test's world: a fresh folder named after the test, the
+// emulator started there with `args`, a vault (passphrase `passphrase`) with
+// the tenant "emu" pointing at it, and the emulator's control API. Each step
+// REQUIREs success: Node.js is a dependency (scripts/install-deps), so a
+// missing emulator is a failure, not a skip. The folder is removed at the end.
+struct EmulatorTenant {
+  fs::path dir;
+  Emulator emu;
+  Result<std::unique_ptr<Vault>> vault;
+  CurlGlobal curl;
+  Result<std::unique_ptr<CurlHttpClient>> http;
+  std::optional<Control> control;
+
+  EmulatorTenant(const std::string& tag, std::optional<std::vector<std::string>> args, const std::string& passphrase)
+      : dir(FreshDir(tag)),
+        emu(dir / "emu", args ? *args : Emulator::DefaultArgs()),
+        vault(AddEmulatorTenant(emu, dir / "vault", passphrase)),
+        http(CurlHttpClient::Create({})) {
+    REQUIRE(http.ok());
+    control.emplace(**http, emu["control_url"]);
+  }
+  ~EmulatorTenant() {
+    control.reset();
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+
+  static fs::path FreshDir(const std::string& tag) {
+    fs::path d = fs::temp_directory_path() / ("m365vault-" + tag + "-" + std::to_string(getpid()));
+    fs::remove_all(d);
+    return d;
+  }
+  static Result<std::unique_ptr<Vault>> AddEmulatorTenant(const Emulator& emu, const fs::path& vault_dir,
+                                                          const std::string& passphrase) {
+    if (!emu.ok()) FAIL("the graph emulator did not start (node installed? see scripts/install-deps)");
+    setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
+    auto vault = Vault::Create(vault_dir.string(), passphrase);
+    REQUIRE(vault.ok());
+    TenantConfig tc;
+    tc.name = "emu";
+    tc.tenant_id = emu["tenant_id"];
+    tc.client_id = emu["client_id"];
+    tc.credential = ReadFile(emu["client_secret_file"]);
+    tc.graph_url = emu["graph_url"];
+    tc.login_url = emu["login_url"];
+    tc.ca_file = emu["ca_file"];
+    auto added = (*vault)->AddTenant(tc);
+    INFO(added.status().ToString());
+    REQUIRE(added.ok());
+    return vault;
+  }
 };
 
 std::string Sha256Hex(SnapshotReader& reader, const TreeEntry& file) {
@@ -413,44 +478,13 @@ void CompareOneDrive(Repository& repo, const std::string& snapshot_id, const Tru
   CHECK(files > 10);
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
 
 }  // namespace
 
 TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
-  const fs::path dir = fs::temp_directory_path() / ("m365vault-e2e-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  Emulator emu(dir / "emu");
-  if (!emu.ok()) {
-    // Node.js is a dependency (scripts/install-deps): a missing emulator is a failure, not a skip.
-    FAIL("the graph emulator did not start (node installed? see scripts/install-deps)");
-  }
-  setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
-  auto vault = Vault::Create((dir / "vault").string(), "e2e passphrase");
-  REQUIRE(vault.ok());
-  TenantConfig tc;
-  tc.name = "emu";
-  tc.tenant_id = emu["tenant_id"];
-  tc.client_id = emu["client_id"];
-  tc.credential = ReadFile(emu["client_secret_file"]);
-  tc.graph_url = emu["graph_url"];
-  tc.login_url = emu["login_url"];
-  tc.ca_file = emu["ca_file"];
-  auto added = (*vault)->AddTenant(tc);
-  INFO(added.status().ToString());
-  REQUIRE(added.ok());
-
-  CurlGlobal curl;
-  auto http = CurlHttpClient::Create({});
-  REQUIRE(http.ok());
-  Control control(**http, emu["control_url"]);
+  EmulatorTenant world("e2e", std::nullopt, "e2e passphrase");
+  auto& vault = world.vault;
+  Control& control = *world.control;
 
   auto backup = [&](const std::string& type, JobStatus want = JobStatus::kSucceeded, RunOptions options = {}) {
     auto r = RunBackup(**vault, "emu", type, options);
@@ -583,7 +617,6 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
     CompareOneDrive(*r, od3.snapshot_id, truth3);
     CompareExchange(*r, ex2.snapshot_id, truth2);
   }
-  fs::remove_all(dir);
 }
 
 namespace {
@@ -633,31 +666,16 @@ size_t SnapshotCount(Vault& vault) {
 // still equals the old truth); the repository lock of the dead process is
 // stale by pid, so the next backup runs and equals the new truth.
 TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]") {
-  const fs::path dir = fs::temp_directory_path() / ("m365vault-kill-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  Emulator emu(dir / "emu", {"--seed", "9", "--users", "3", "--messages-per-user", "20", "--files-per-user", "24",
-                             "--max-file-mb", "2", "--contacts-per-user", "2", "--events-per-user", "4"});
-  if (!emu.ok()) {
-    // Node.js is a dependency (scripts/install-deps): a missing emulator is a failure, not a skip.
-    FAIL("the graph emulator did not start (node installed? see scripts/install-deps)");
-  }
-  setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
   const std::string passphrase = "kill passphrase";
-  auto vault = Vault::Create((dir / "vault").string(), passphrase);
-  REQUIRE(vault.ok());
-  TenantConfig tc;
-  tc.name = "emu";
-  tc.tenant_id = emu["tenant_id"];
-  tc.client_id = emu["client_id"];
-  tc.credential = ReadFile(emu["client_secret_file"]);
-  tc.graph_url = emu["graph_url"];
-  tc.login_url = emu["login_url"];
-  tc.ca_file = emu["ca_file"];
-  REQUIRE((*vault)->AddTenant(tc).ok());
-  CurlGlobal curl;
-  auto http = CurlHttpClient::Create({});
-  REQUIRE(http.ok());
-  Control control(**http, emu["control_url"]);
+  EmulatorTenant world("kill",
+                       std::vector<std::string>{
+      "--seed", "9", "--users", "3", "--messages-per-user", "20", "--files-per-user", "24",
+      "--max-file-mb", "2", "--contacts-per-user", "2", "--events-per-user", "4"
+                       },
+                       passphrase);
+  const fs::path& dir = world.dir;
+  auto& vault = world.vault;
+  Control& control = *world.control;
 
   const Truth truth1 = GetTruth(control);
   auto ex1 = RunBackup(**vault, "emu", "exchange");
@@ -739,7 +757,6 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
     int rc = WaitExit(SpawnCli({"check", "emu", "--read-data"}, log));
     CHECK(rc == 0);
   }
-  fs::remove_all(dir);
 }
 
 
@@ -799,30 +816,14 @@ std::set<std::string> StateObjects(Repository& repo, const std::string& snapshot
 // has them byte-exact; a user excluded by the profile goes the same way; a
 // returning user is backed up afresh.
 TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][departures]") {
-  const fs::path dir = fs::temp_directory_path() / ("m365vault-departures-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  Emulator emu(dir / "emu", {"--seed", "7", "--users", "5", "--messages-per-user", "12", "--files-per-user", "8",
-                             "--max-file-mb", "1", "--contacts-per-user", "2", "--events-per-user", "4"});
-  if (!emu.ok()) {
-    // Node.js is a dependency (scripts/install-deps): a missing emulator is a failure, not a skip.
-    FAIL("the graph emulator did not start (node installed? see scripts/install-deps)");
-  }
-  setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
-  auto vault = Vault::Create((dir / "vault").string(), "departures passphrase");
-  REQUIRE(vault.ok());
-  TenantConfig tc;
-  tc.name = "emu";
-  tc.tenant_id = emu["tenant_id"];
-  tc.client_id = emu["client_id"];
-  tc.credential = ReadFile(emu["client_secret_file"]);
-  tc.graph_url = emu["graph_url"];
-  tc.login_url = emu["login_url"];
-  tc.ca_file = emu["ca_file"];
-  REQUIRE((*vault)->AddTenant(tc).ok());
-  CurlGlobal curl;
-  auto http = CurlHttpClient::Create({});
-  REQUIRE(http.ok());
-  Control control(**http, emu["control_url"]);
+  EmulatorTenant world("departures",
+                       std::vector<std::string>{
+      "--seed", "7", "--users", "5", "--messages-per-user", "12", "--files-per-user", "8",
+      "--max-file-mb", "1", "--contacts-per-user", "2", "--events-per-user", "4"
+                       },
+                       "departures passphrase");
+  auto& vault = world.vault;
+  Control& control = *world.control;
   auto repo = [&] {
     auto r = (*vault)->OpenRepository("emu");
     REQUIRE(r.ok());
@@ -982,34 +983,20 @@ TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][
     CHECK(FileHashes(*r, ex4.snapshot_id, vdir) == ex1_files);
     CHECK(FileHashes(*r, od4.snapshot_id, vdir) == od1_files);
   }
-  fs::remove_all(dir);
 }
 
 // A listing that lacks many of the previous snapshot's users (a directory
 // glitch, a revoked permission) removes nobody and makes the run partial,
 // until an admin accepts it with allow_mass_departure (`--allow-mass-removal`).
 TEST_CASE("a user listing missing many users removes nobody unless allowed", "[sync][e2e][departures]") {
-  const fs::path dir = fs::temp_directory_path() / ("m365vault-mass-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  Emulator emu(dir / "emu", {"--seed", "5", "--users", "9", "--messages-per-user", "3", "--files-per-user", "1",
-                             "--max-file-mb", "1", "--contacts-per-user", "1", "--events-per-user", "1"});
-  if (!emu.ok()) FAIL("the graph emulator did not start (node installed? see scripts/install-deps)");
-  setenv("M365VAULT_TEST_FAST_KDF", "1", 1);
-  auto vault = Vault::Create((dir / "vault").string(), "mass passphrase");
-  REQUIRE(vault.ok());
-  TenantConfig tc;
-  tc.name = "emu";
-  tc.tenant_id = emu["tenant_id"];
-  tc.client_id = emu["client_id"];
-  tc.credential = ReadFile(emu["client_secret_file"]);
-  tc.graph_url = emu["graph_url"];
-  tc.login_url = emu["login_url"];
-  tc.ca_file = emu["ca_file"];
-  REQUIRE((*vault)->AddTenant(tc).ok());
-  CurlGlobal curl;
-  auto http = CurlHttpClient::Create({});
-  REQUIRE(http.ok());
-  Control control(**http, emu["control_url"]);
+  EmulatorTenant world("mass",
+                       std::vector<std::string>{
+      "--seed", "5", "--users", "9", "--messages-per-user", "3", "--files-per-user", "1",
+      "--max-file-mb", "1", "--contacts-per-user", "1", "--events-per-user", "1"
+                       },
+                       "mass passphrase");
+  auto& vault = world.vault;
+  Control& control = *world.control;
   auto run = [&](RunOptions options = {}) {
     auto r = RunBackup(**vault, "emu", "exchange", options);
     REQUIRE(r.ok());
@@ -1046,7 +1033,6 @@ TEST_CASE("a user listing missing many users removes nobody unless allowed", "[s
   auto repo2 = (*vault)->OpenRepository("emu");
   REQUIRE(repo2.ok());
   for (const auto& upn : gone) CHECK(FileHashes(**repo2, accepted.snapshot_id, SafeName(upn)).empty());
-  fs::remove_all(dir);
 }
 
 TEST_CASE("MissingUsers counts the previous snapshot's users absent from the listing", "[sync][departures]") {
