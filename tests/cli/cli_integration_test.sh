@@ -9,26 +9,14 @@ set -u
 BIN=${1:?usage: cli_integration_test.sh PATH_TO_M365VAULT}
 export M365VAULT_TEST_FAST_KDF=1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/m365vault-cli-it.XXXXXX")
+. "$(dirname "$0")/lib.sh"
 trap 'fusermount3 -u "$WORK/mnt" 2>/dev/null; rm -rf "$WORK"' EXIT
 export M365VAULT_DIR="$WORK/vault"
 export M365VAULT_PASSPHRASE="it-passphrase"
 TID=72f988bf-86f1-41af-91ab-2d7cd011db47
 CID=0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40
 SECRET="it-Secret~value.$$.unique"
-failures=0
 
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-# expect CODE CMD...: runs CMD, keeps stdout/stderr in $OUT/$ERR, checks the exit code.
-expect() {
-  local want=$1; shift
-  "$@" >"$WORK/out" 2>"$WORK/err"
-  local got=$?
-  OUT=$(cat "$WORK/out"); ERR=$(cat "$WORK/err")
-  if [ "$got" -ne "$want" ]; then fail "'$*' exited $got, want $want; stderr: $ERR"; fi
-}
-contains() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
-lacks() { case "$1" in *"$2"*) fail "did not expect '$2' in: $1";; esac; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 mode() { stat -c %a "$1"; }
 
 # --- init ---

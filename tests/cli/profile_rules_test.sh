@@ -15,6 +15,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export M365VAULT_TEST_FAST_KDF=1
 if ! command -v node >/dev/null; then echo "FAIL: node not found (scripts/install-deps installs nodejs)"; exit 1; fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/m365vault-rules-it.XXXXXX")
+. "$(dirname "$0")/lib.sh"
 cleanup() {
   [ -f "$WORK/emu/emulator.pid" ] && "$REPO/tests/graph_emulator/stop.sh" "$WORK/emu" >/dev/null 2>&1
   rm -rf "$WORK"
@@ -22,25 +23,12 @@ cleanup() {
 trap cleanup EXIT
 export M365VAULT_DIR="$WORK/vault"
 export M365VAULT_PASSPHRASE="it-passphrase"
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-expect() {
-  local want=$1; shift
-  "$@" >"$WORK/out" 2>"$WORK/err"
-  local got=$?
-  OUT=$(cat "$WORK/out"); ERR=$(cat "$WORK/err")
-  if [ "$got" -ne "$want" ]; then fail "'$*' exited $got, want $want; stderr: $ERR"; fi
-}
-contains() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
 
 "$REPO/tests/graph_emulator/start.sh" "$WORK/emu" --seed 5 --users 40 --messages-per-user 2 --files-per-user 2 \
   --contacts-per-user 1 --events-per-user 1 --max-file-mb 1 >/dev/null || { echo "emulator did not start"; exit 1; }
 EMU=$WORK/emu/emulator.json
-field() { node -e "process.stdout.write(String(require(process.argv[1])[process.argv[2]]))" "$EMU" "$1"; }
 expect 0 "$BIN" init
-expect 0 "$BIN" tenant add emu --tenant-id "$(field tenant_id)" --client-id "$(field client_id)" \
-  --client-secret-file "$(field client_secret_file)" --graph-url "$(field graph_url)" \
-  --login-url "$(field login_url)" --ca-file "$(field ca_file)"
+add_emulator_tenant emu
 curl -sf "$(field control_url)/control/truth?kinds=users,groups&hashes=0" >"$WORK/truth.ndjson" ||
   { echo "no truth"; exit 1; }
 
@@ -187,5 +175,4 @@ if got != want: print("backed up", got, "\nexpected", want); sys.exit(1)
 PY
 done
 
-if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
-echo "profile_rules_test: all passed"
+finish profile_rules_test

@@ -13,6 +13,7 @@ BIN=$(realpath "$BIN")
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export M365VAULT_TEST_FAST_KDF=1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/m365vault-sched-it.XXXXXX")
+. "$(dirname "$0")/lib.sh"
 DPIDS=()
 cleanup() {
   for p in "${DPIDS[@]}"; do kill "$p" 2>/dev/null; done
@@ -24,23 +25,6 @@ export M365VAULT_DIR="$WORK/vault"
 export M365VAULT_PASSPHRASE="it-passphrase"
 TID=72f988bf-86f1-41af-91ab-2d7cd011db47
 CID=0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-expect() {
-  local want=$1; shift
-  "$@" >"$WORK/out" 2>"$WORK/err"
-  local got=$?
-  OUT=$(cat "$WORK/out"); ERR=$(cat "$WORK/err")
-  if [ "$got" -ne "$want" ]; then fail "'$*' exited $got, want $want; stderr: $ERR"; fi
-}
-contains() { case "$1" in *"$2"*) ;; *) fail "expected '$2' in: $1";; esac; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-# wait_for SECONDS CMD...: until CMD succeeds.
-wait_for() {
-  local t=$(( $1 * 10 )); shift
-  while [ $t -gt 0 ]; do "$@" && return 0; sleep 0.1; t=$((t - 1)); done
-  return 1
-}
 
 expect 0 "$BIN" init
 printf 'secret-value\n' >"$WORK/secret"; chmod 600 "$WORK/secret"
@@ -100,10 +84,7 @@ else
   "$REPO/tests/graph_emulator/start.sh" "$WORK/emu" --seed 7 --users 4 --messages-per-user 5 --files-per-user 3 \
     --max-file-mb 1 >/dev/null || fail "emulator did not start"
   EMU=$WORK/emu/emulator.json
-  field() { node -e "process.stdout.write(String(require(process.argv[1])[process.argv[2]]))" "$EMU" "$1"; }
-  expect 0 "$BIN" tenant add emu --tenant-id "$(field tenant_id)" --client-id "$(field client_id)" \
-    --client-secret-file "$(field client_secret_file)" --graph-url "$(field graph_url)" \
-    --login-url "$(field login_url)" --ca-file "$(field ca_file)"
+  add_emulator_tenant emu
   expect 0 "$BIN" discover emu --json
   FIRST=$(echo "$OUT" | json '[u["upn"] for u in d["users"] if u["types"]["exchange"]=="yes"][0]')
   NMBX=$(echo "$OUT" | json 'len([u for u in d["users"] if u["types"]["exchange"]=="yes"])')
@@ -213,5 +194,4 @@ else
   expect 0 "$BIN" check emu
 fi
 
-if [ $failures -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
-echo "scheduling_test: all passed"
+finish scheduling_test
