@@ -54,6 +54,13 @@ Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& f
   return first;
 }
 
+ItemChange ParseIdentity(const nlohmann::json& item, const char* removed_marker) {
+  ItemChange c;
+  c.id = JsonString(item, "id");
+  c.kind = item.contains(removed_marker) ? ItemChange::Kind::kRemove : ItemChange::Kind::kUpsert;
+  return c;
+}
+
 Status EnsureDirectory(SnapshotWriter& writer, const std::string& path, const EntryAttributes& attrs) {
   M365_ASSIGN_OR_RETURN(auto entry, writer.Lookup(path));
   if (entry) return Status::OK();

@@ -26,6 +26,10 @@ std::string JsonString(const nlohmann::json& j, const char* key);
 RequestOptions MailboxRequest(const UserInfo& user);
 // "/users/<encoded id>"
 std::string UserPath(const UserInfo& user);
+// The start of every ItemTraits::Parse: the item's id, and kRemove when
+// Graph marks it deleted (`removed_marker`: "@removed" in Outlook deltas,
+// "deleted" in drive deltas), else kUpsert.
+ItemChange ParseIdentity(const nlohmann::json& item, const char* removed_marker);
 // Runs fn(i) for i in [0, n) on up to `threads` threads; the first error wins
 // and stops the remaining work.
 Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn);

@@ -50,13 +50,8 @@ class MessageTraits final : public ItemTraits {
  public:
   explicit MessageTraits(std::string user_path) : user_path_(std::move(user_path)) {}
   ItemChange Parse(const nlohmann::json& m) const override {
-    ItemChange c;
-    c.id = JsonString(m, "id");
-    if (m.contains("@removed")) {
-      c.kind = ItemChange::Kind::kRemove;
-      return c;
-    }
-    c.kind = ItemChange::Kind::kUpsert;
+    ItemChange c = ParseIdentity(m, "@removed");
+    if (c.kind == ItemChange::Kind::kRemove) return c;
     const std::string received = JsonString(m, "receivedDateTime");
     std::string subject = JsonString(m, "subject");
     std::string when = received.size() >= 16 ? received.substr(0, 10) + " " + received.substr(11, 2) +
@@ -94,13 +89,8 @@ class MessageTraits final : public ItemTraits {
 class ContactTraits final : public ItemTraits {
  public:
   ItemChange Parse(const nlohmann::json& ct) const override {
-    ItemChange c;
-    c.id = JsonString(ct, "id");
-    if (ct.contains("@removed")) {
-      c.kind = ItemChange::Kind::kRemove;
-      return c;
-    }
-    c.kind = ItemChange::Kind::kUpsert;
+    ItemChange c = ParseIdentity(ct, "@removed");
+    if (c.kind == ItemChange::Kind::kRemove) return c;
     std::string name = JsonString(ct, "displayName");
     if (name.empty()) {
       for (const auto& e : ct.value("emailAddresses", nlohmann::json::array())) {
@@ -153,13 +143,8 @@ class EventTraits final : public ItemTraits {
     return v.size() > 100 ? ShortId(v) + ShortId(v + "#") : v;
   }
   static ItemChange Render(const nlohmann::json& ev, const std::vector<std::string>& cancelled) {
-    ItemChange c;
-    c.id = JsonString(ev, "id");
-    if (ev.contains("@removed")) {
-      c.kind = ItemChange::Kind::kRemove;
-      return c;
-    }
-    c.kind = ItemChange::Kind::kUpsert;
+    ItemChange c = ParseIdentity(ev, "@removed");
+    if (c.kind == ItemChange::Kind::kRemove) return c;
     const std::string subject = JsonString(ev, "subject");
     const std::string start = EventStartDate(ev);  // in the event's own zone
     c.stem = (start.size() >= 10 ? start : std::string("0000-00-00")) + " " +

@@ -21,18 +21,16 @@ class DriveItemTraits final : public ItemTraits {
  public:
   explicit DriveItemTraits(std::string drive_path) : drive_path_(std::move(drive_path)) {}
   ItemChange Parse(const nlohmann::json& it) const override {
-    ItemChange c;
-    c.id = JsonString(it, "id");
-    if (it.contains("deleted")) {
-      c.kind = ItemChange::Kind::kRemove;
-      return c;
-    }
+    ItemChange c = ParseIdentity(it, "deleted");
+    if (c.kind == ItemChange::Kind::kRemove) return c;
     if (it.contains("root")) {
       c.kind = ItemChange::Kind::kRoot;
       return c;
     }
-    if (it.contains("package") || it.contains("remoteItem")) return c;  // OneNote, shortcuts: not files
-    c.kind = ItemChange::Kind::kUpsert;
+    if (it.contains("package") || it.contains("remoteItem")) {  // OneNote, shortcuts: not files
+      c.kind = ItemChange::Kind::kIgnore;
+      return c;
+    }
     c.folder = it.contains("folder");
     if (auto p = it.find("parentReference"); p != it.end() && p->is_object()) c.parent = JsonString(*p, "id");
     const std::string name = JsonString(it, "name");
