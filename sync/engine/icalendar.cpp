@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "sync/engine/safe_name.h"
+#include "sync/engine/collector_support.h"
 #include "sync/engine/time_zone.h"
 
 namespace m365vault::sync {
@@ -16,11 +17,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string Str(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return (it != j.end() && it->is_string()) ? RepairUtf8(it->get<std::string>()) : std::string();
-}
 
 
 // Graph "2024-05-01T10:00:00.0000000" -> "20240501T100000".
@@ -44,19 +40,19 @@ struct Placement {
 // the zone Graph reported the time in.
 std::string TargetZone(const json& ev, bool end) {
   if (auto rec = ev.find("recurrence"); rec != ev.end() && rec->is_object()) {
-    if (auto z = Str(rec->value("range", json::object()), "recurrenceTimeZone"); !z.empty()) return z;
+    if (auto z = JsonString(rec->value("range", json::object()), "recurrenceTimeZone"); !z.empty()) return z;
   }
-  if (auto z = Str(ev, end ? "originalEndTimeZone" : "originalStartTimeZone"); !z.empty()) return z;
-  return Str(ev.value(end ? "end" : "start", json::object()), "timeZone");
+  if (auto z = JsonString(ev, end ? "originalEndTimeZone" : "originalStartTimeZone"); !z.empty()) return z;
+  return JsonString(ev.value(end ? "end" : "start", json::object()), "timeZone");
 }
 
 // A Graph dateTimeTimeZone as a UTC instant; nullopt when malformed or in a
 // zone this code does not know. `*wall` receives the wall time as written.
 std::optional<int64_t> ToUtc(const json& dt, int64_t* wall) {
-  auto w = ParseWallTime(Str(dt, "dateTime"));
+  auto w = ParseWallTime(JsonString(dt, "dateTime"));
   if (!w) return std::nullopt;
   *wall = *w;
-  const std::string tz = Str(dt, "timeZone");
+  const std::string tz = JsonString(dt, "timeZone");
   if (IsUtcZoneName(tz)) return *w;
   if (auto zone = ResolveGraphZone(tz)) return zone->LocalToUtc(*w);
   return std::nullopt;
@@ -96,7 +92,7 @@ class ZoneSet {
     *utc = ToUtc(dt, &wall);
     *floating = false;
     if (*utc) return At(name, **utc, p);
-    if (!ParseWallTime(Str(dt, "dateTime"))) return {};
+    if (!ParseWallTime(JsonString(dt, "dateTime"))) return {};
     *floating = true;
     return name + ":" + IcsDateTime(wall);
   }
@@ -147,8 +143,8 @@ std::string ParamValue(const std::string& v) {
 }
 
 std::string CalAddress(const char* prop, const json& email, const std::string& params) {
-  const std::string addr = Str(email, "address");
-  const std::string name = Str(email, "name");
+  const std::string addr = JsonString(email, "address");
+  const std::string name = JsonString(email, "name");
   std::string line = prop;
   if (!name.empty()) line += ";CN=" + ParamValue(name);
   line += params;
@@ -165,9 +161,9 @@ std::string PartStat(const std::string& response) {
 
 std::string Description(const json& ev) {
   auto body = ev.find("body");
-  if (body == ev.end() || !body->is_object()) return Str(ev, "bodyPreview");
-  const std::string content = Str(*body, "content");
-  std::string type = Str(*body, "contentType");
+  if (body == ev.end() || !body->is_object()) return JsonString(ev, "bodyPreview");
+  const std::string content = JsonString(*body, "content");
+  std::string type = JsonString(*body, "contentType");
   std::transform(type.begin(), type.end(), type.begin(), ::tolower);
   return type == "html" ? HtmlToText(content) : content;
 }
@@ -187,7 +183,7 @@ int64_t SecondsOfDay(int64_t t) { return ((t % 86400) + 86400) % 86400; }
 std::string SeriesRrule(const json& rec, const SeriesStart& series, bool all_day, ZoneSet* zones) {
   const json range = rec.value("range", json::object());
   std::string until;
-  const auto end_days = Str(range, "type") == "endDate" ? DateDays(Str(range, "endDate")) : std::nullopt;
+  const auto end_days = JsonString(range, "type") == "endDate" ? DateDays(JsonString(range, "endDate")) : std::nullopt;
   if (end_days) {
     const int64_t last = *end_days * 86400 + 86399;  // the end date's last second, in the series' zone
     const std::string date = IcsDateTime(last).substr(0, 8);
@@ -220,16 +216,16 @@ void AppendVevent(std::string* out, const json& ev, const std::string& uid, cons
                   SeriesStart* master_start, const std::vector<std::string>& cancelled, ZoneSet* zones) {
   IcsAppendLine(out, "BEGIN:VEVENT");
   IcsAppendLine(out, "UID:" + IcsEscape(uid));
-  std::string stamp = UtcStamp(Str(ev, "lastModifiedDateTime"));
+  std::string stamp = UtcStamp(JsonString(ev, "lastModifiedDateTime"));
   if (stamp.empty()) stamp = "19700101T000000Z";
   IcsAppendLine(out, "DTSTAMP:" + stamp);
-  if (auto c = UtcStamp(Str(ev, "createdDateTime")); !c.empty()) IcsAppendLine(out, "CREATED:" + c);
+  if (auto c = UtcStamp(JsonString(ev, "createdDateTime")); !c.empty()) IcsAppendLine(out, "CREATED:" + c);
   IcsAppendLine(out, "LAST-MODIFIED:" + stamp);
   const bool all_day = ev.value("isAllDay", false);
   if (series) {
     // RECURRENCE-ID: the occurrence's original start (UTC in Graph), in the
     // master's DTSTART form.
-    const std::string orig = Str(ev, "originalStart");
+    const std::string orig = JsonString(ev, "originalStart");
     if (!orig.empty()) {
       const auto orig_utc = ParseWallTime(orig);
       if (all_day) {
@@ -246,15 +242,15 @@ void AppendVevent(std::string* out, const json& ev, const std::string& uid, cons
   SeriesStart own;
   own.placement = zones->Place(start_zone);
   if (all_day) {
-    if (auto l = IcsLocal(Str(start, "dateTime")); !l.empty()) IcsAppendLine(out, "DTSTART;VALUE=DATE:" + l.substr(0, 8));
-    if (auto l = IcsLocal(Str(ev.value("end", json::object()), "dateTime")); !l.empty()) {
+    if (auto l = IcsLocal(JsonString(start, "dateTime")); !l.empty()) IcsAppendLine(out, "DTSTART;VALUE=DATE:" + l.substr(0, 8));
+    if (auto l = IcsLocal(JsonString(ev.value("end", json::object()), "dateTime")); !l.empty()) {
       IcsAppendLine(out, "DTEND;VALUE=DATE:" + l.substr(0, 8));
     }
   } else {
     if (auto line = zones->Prop("DTSTART", start, own.placement, &own.utc, &own.floating); !line.empty()) {
       IcsAppendLine(out, line);
     }
-    own.wall = ParseWallTime(Str(start, "dateTime")).value_or(0);
+    own.wall = ParseWallTime(JsonString(start, "dateTime")).value_or(0);
     std::optional<int64_t> end_utc;
     bool end_floating = false;
     if (auto line = zones->Prop("DTEND", ev.value("end", json::object()), zones->Place(end_zone), &end_utc,
@@ -289,21 +285,21 @@ void AppendVevent(std::string* out, const json& ev, const std::string& uid, cons
       }
     }
   }
-  IcsAppendLine(out, "SUMMARY:" + IcsEscape(Str(ev, "subject")));
+  IcsAppendLine(out, "SUMMARY:" + IcsEscape(JsonString(ev, "subject")));
   if (auto d = Description(ev); !d.empty()) IcsAppendLine(out, "DESCRIPTION:" + IcsEscape(d));
   if (auto loc = ev.find("location"); loc != ev.end() && loc->is_object()) {
-    if (auto l = Str(*loc, "displayName"); !l.empty()) IcsAppendLine(out, "LOCATION:" + IcsEscape(l));
+    if (auto l = JsonString(*loc, "displayName"); !l.empty()) IcsAppendLine(out, "LOCATION:" + IcsEscape(l));
   }
   if (auto org = ev.find("organizer"); org != ev.end() && org->is_object() && org->contains("emailAddress")) {
     IcsAppendLine(out, CalAddress("ORGANIZER", (*org)["emailAddress"], ""));
   }
   for (const auto& a : ev.value("attendees", json::array())) {
     if (!a.is_object() || !a.contains("emailAddress")) continue;
-    const std::string type = Str(a, "type");
+    const std::string type = JsonString(a, "type");
     std::string params = type == "optional"   ? ";ROLE=OPT-PARTICIPANT"
                          : type == "resource" ? ";CUTYPE=RESOURCE;ROLE=NON-PARTICIPANT"
                                               : ";ROLE=REQ-PARTICIPANT";
-    params += ";PARTSTAT=" + PartStat(Str(a.value("status", json::object()), "response"));
+    params += ";PARTSTAT=" + PartStat(JsonString(a.value("status", json::object()), "response"));
     IcsAppendLine(out, CalAddress("ATTENDEE", a["emailAddress"], params));
   }
   std::string cats;
@@ -312,12 +308,12 @@ void AppendVevent(std::string* out, const json& ev, const std::string& uid, cons
     cats += (cats.empty() ? "" : ",") + IcsEscape(RepairUtf8(c.get<std::string>()));
   }
   if (!cats.empty()) IcsAppendLine(out, "CATEGORIES:" + cats);
-  const std::string sensitivity = Str(ev, "sensitivity");
+  const std::string sensitivity = JsonString(ev, "sensitivity");
   if (sensitivity == "private") IcsAppendLine(out, "CLASS:PRIVATE");
   if (sensitivity == "confidential") IcsAppendLine(out, "CLASS:CONFIDENTIAL");
-  IcsAppendLine(out, std::string("TRANSP:") + (Str(ev, "showAs") == "free" ? "TRANSPARENT" : "OPAQUE"));
+  IcsAppendLine(out, std::string("TRANSP:") + (JsonString(ev, "showAs") == "free" ? "TRANSPARENT" : "OPAQUE"));
   if (ev.value("isCancelled", false)) IcsAppendLine(out, "STATUS:CANCELLED");
-  if (auto id = Str(ev, "id"); !id.empty()) IcsAppendLine(out, "X-M365-ID:" + IcsEscape(id));
+  if (auto id = JsonString(ev, "id"); !id.empty()) IcsAppendLine(out, "X-M365-ID:" + IcsEscape(id));
   IcsAppendLine(out, "END:VEVENT");
 }
 
@@ -358,8 +354,8 @@ void IcsAppendLine(std::string* out, std::string_view line) {
 }
 
 std::string EventToICalendar(const json& event, const std::vector<std::string>& cancelled_dates) {
-  std::string uid = Str(event, "iCalUId");
-  if (uid.empty()) uid = Str(event, "id");
+  std::string uid = JsonString(event, "iCalUId");
+  if (uid.empty()) uid = JsonString(event, "id");
   ZoneSet zones;
   std::string events;
   SeriesStart master;
@@ -399,7 +395,7 @@ std::vector<std::string> OriginalStartDates(const json& master, const std::vecto
 
 std::string EventStartDate(const json& event) {
   const json start = event.value("start", json::object());
-  const std::string when = Str(start, "dateTime");
+  const std::string when = JsonString(start, "dateTime");
   if (when.size() < 10) return {};
   if (event.value("isAllDay", false)) return when.substr(0, 10);
   int64_t wall = 0;

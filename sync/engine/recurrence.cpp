@@ -7,6 +7,7 @@
 #include <set>
 
 #include "sync/engine/icalendar.h"
+#include "sync/engine/collector_support.h"
 #include "sync/engine/time_zone.h"
 
 namespace m365vault::sync {
@@ -14,12 +15,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Recurrence fields are enumerations and dates: no UTF-8 repair needed.
-std::string Str(const json& j, const char* key) {
-  if (!j.is_object()) return {};
-  auto it = j.find(key);
-  return (it != j.end() && it->is_string()) ? it->get<std::string>() : std::string();
-}
 
 int Int(const json& j, const char* key, int dflt) {
   if (!j.is_object()) return dflt;
@@ -97,7 +92,7 @@ std::string RecurrenceToRrule(const json& recurrence, const std::string& until) 
   if (!recurrence.is_object()) return {};
   const json pattern = recurrence.value("pattern", json::object());
   const json range = recurrence.value("range", json::object());
-  const std::string type = Str(pattern, "type");
+  const std::string type = JsonString(pattern, "type");
   const int interval = std::max(1, Int(pattern, "interval", 1));
   auto byday = [&] {
     std::string s;
@@ -119,21 +114,21 @@ std::string RecurrenceToRrule(const json& recurrence, const std::string& until) 
   r += ";INTERVAL=" + std::to_string(interval);
   if (type == "weekly") {
     if (auto d = byday(); !d.empty()) r += ";BYDAY=" + d;
-    const int wkst = DayIndex(Str(pattern, "firstDayOfWeek"));
+    const int wkst = DayIndex(JsonString(pattern, "firstDayOfWeek"));
     r += std::string(";WKST=") + kDayCodes[wkst < 0 ? 0 : wkst];
   } else if (type == "absoluteMonthly") {
     r += ";BYMONTHDAY=" + std::to_string(Int(pattern, "dayOfMonth", 1));
   } else if (type == "relativeMonthly") {
-    r += ";BYDAY=" + byday() + ";BYSETPOS=" + std::to_string(SetPos(Str(pattern, "index")));
+    r += ";BYDAY=" + byday() + ";BYSETPOS=" + std::to_string(SetPos(JsonString(pattern, "index")));
   } else if (type == "absoluteYearly") {
     r += ";BYMONTH=" + std::to_string(Int(pattern, "month", 1)) + ";BYMONTHDAY=" + std::to_string(Int(pattern, "dayOfMonth", 1));
   } else if (type == "relativeYearly") {
     r += ";BYMONTH=" + std::to_string(Int(pattern, "month", 1)) + ";BYDAY=" + byday() +
-         ";BYSETPOS=" + std::to_string(SetPos(Str(pattern, "index")));
+         ";BYSETPOS=" + std::to_string(SetPos(JsonString(pattern, "index")));
   }
-  const std::string rtype = Str(range, "type");
+  const std::string rtype = JsonString(range, "type");
   if (rtype == "endDate") {
-    const std::string end = Str(range, "endDate");
+    const std::string end = JsonString(range, "endDate");
     if (!until.empty()) {
       r += ";UNTIL=" + until;
     } else if (end.size() >= 10) {
@@ -150,14 +145,14 @@ std::vector<std::string> ExpectedOccurrenceDates(const json& recurrence, size_t 
   if (!recurrence.is_object()) return out;
   const json pattern = recurrence.value("pattern", json::object());
   const json range = recurrence.value("range", json::object());
-  const std::string type = Str(pattern, "type");
+  const std::string type = JsonString(pattern, "type");
   const int interval = std::max(1, Int(pattern, "interval", 1));
   int64_t start = 0, end = INT64_MAX;
-  if (!ParseDate(Str(range, "startDate"), &start)) return out;
-  const std::string rtype = Str(range, "type");
+  if (!ParseDate(JsonString(range, "startDate"), &start)) return out;
+  const std::string rtype = JsonString(range, "type");
   size_t count = cap;
   if (rtype == "endDate") {
-    if (!ParseDate(Str(range, "endDate"), &end)) return out;
+    if (!ParseDate(JsonString(range, "endDate"), &end)) return out;
   } else if (rtype == "numbered") {
     count = std::min<size_t>(cap, std::max(1, Int(range, "numberOfOccurrences", 1)));
   }
@@ -175,7 +170,7 @@ std::vector<std::string> ExpectedOccurrenceDates(const json& recurrence, size_t 
     for (int64_t d = start; !done(d); d += interval) add(d);
   } else if (type == "weekly") {
     if (days.empty()) return out;
-    int wkst = DayIndex(Str(pattern, "firstDayOfWeek"));
+    int wkst = DayIndex(JsonString(pattern, "firstDayOfWeek"));
     if (wkst < 0) wkst = 0;
     int64_t week = start - ((Weekday(start) - wkst + 7) % 7);
     for (; !done(week); week += 7 * interval) {
@@ -197,7 +192,7 @@ std::vector<std::string> ExpectedOccurrenceDates(const json& recurrence, size_t 
       if (done(first)) break;
       std::optional<int64_t> d;
       if (relative) {
-        d = NthWeekdayInMonth(year, month, days, SetPos(Str(pattern, "index")));
+        d = NthWeekdayInMonth(year, month, days, SetPos(JsonString(pattern, "index")));
       } else {
         const int dom = Int(pattern, "dayOfMonth", 1);
         if (dom >= 1 && static_cast<unsigned>(dom) <= DaysInMonth(year, month)) d = DaysFromCivil(year, month, dom);
