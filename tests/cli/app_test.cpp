@@ -52,6 +52,19 @@ struct CliVault {
     ::setenv("M365VAULT_DIR", dir.c_str(), 1);
   }
   ~CliVault() { std::filesystem::remove_all(root); }
+
+  // `init` and, for each name, `tenant add NAME` with a client secret file.
+  void InitWithTenants(const std::vector<std::string>& names) {
+    REQUIRE(RunCli({"init"}).rc == 0);
+    const std::string secret = root + "/secret";
+    { std::ofstream(secret) << "s3cret\n"; }
+    for (const auto& name : names) {
+      Out r = RunCli({"tenant", "add", name, "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id",
+                      "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret});
+      INFO(r.err);
+      REQUIRE(r.rc == 0);
+    }
+  }
 };
 
 }  // namespace
@@ -102,12 +115,7 @@ TEST_CASE("every command has a --help", "[cli]") {
 
 TEST_CASE("ls, cat and check read a real snapshot", "[cli]") {
   CliVault v;
-  REQUIRE(RunCli({"init"}).rc == 0);
-  std::string secret = v.root + "/secret";
-  { std::ofstream(secret) << "s3cret\n"; }
-  REQUIRE(RunCli({"tenant", "add", "contoso", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id",
-                  "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
-              .rc == 0);
+  v.InitWithTenants({"contoso"});
   std::string body(300000, 'x');
   for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7919) % 26);
   std::string snap_id;
@@ -178,15 +186,7 @@ TEST_CASE("ls, cat and check read a real snapshot", "[cli]") {
 
 TEST_CASE("text listings are aligned tables", "[cli]") {
   CliVault v;
-  REQUIRE(RunCli({"init"}).rc == 0);
-  std::string secret = v.root + "/secret";
-  { std::ofstream(secret) << "s3cret\n"; }
-  REQUIRE(RunCli({"tenant", "add", "a", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id",
-                  "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
-              .rc == 0);
-  REQUIRE(RunCli({"tenant", "add", "longer-name", "--tenant-id", "72f988bf-86f1-41af-91ab-2d7cd011db47", "--client-id",
-                  "0b5d3c2a-1f1e-4c4b-9a38-7c2b1d2e3f40", "--client-secret-file", secret})
-              .rc == 0);
+  v.InitWithTenants({"a", "longer-name"});
   Out list = RunCli({"tenant", "list"});
   REQUIRE(list.rc == 0);
   std::istringstream lines(list.out);

@@ -28,6 +28,16 @@ namespace fs = std::filesystem;
 // The node test server as a child process; killed on destruction.
 class TestServer {
  public:
+  // The server's request counters (GET /control/counters).
+  nlohmann::json Counters(HttpClient& http) const {
+    HttpRequest req;
+    req.url = url() + "/control/counters";
+    auto resp = http.Send(req);
+    REQUIRE(resp.ok());
+    auto c = nlohmann::json::parse(resp->body, nullptr, false);
+    REQUIRE_FALSE(c.is_discarded());
+    return c;
+  }
   TestServer() {
     dir_ = fs::temp_directory_path() / ("m365vault-curl-" + std::to_string(getpid()));
     fs::create_directories(dir_);
@@ -154,12 +164,7 @@ TEST_CASE("CurlHttpClient against a local HTTPS server", "[sync][curl]") {
     auto missing = client.GetJson("/nothing");
     CHECK(missing.status().IsNotFound());
 
-    HttpRequest counters_req;
-    counters_req.url = server.url() + "/control/counters";
-    auto counters = http.Send(counters_req);
-    REQUIRE(counters.ok());
-    auto c = nlohmann::json::parse(counters->body, nullptr, false);
-    REQUIRE_FALSE(c.is_discarded());
+    const nlohmann::json c = server.Counters(http);
     CHECK(c["violations"] == 0);
     CHECK(c["token_requests"] == 1);
     CHECK(c["range_requests"].get<int>() >= 1);
@@ -185,12 +190,7 @@ TEST_CASE("CurlHttpClient against a local HTTPS server", "[sync][curl]") {
     }
     for (auto& t : threads) t.join();
     CHECK(failures == 0);
-    HttpRequest counters_req;
-    counters_req.url = server.url() + "/control/counters";
-    auto counters = http.Send(counters_req);
-    REQUIRE(counters.ok());
-    auto c = nlohmann::json::parse(counters->body, nullptr, false);
-    REQUIRE_FALSE(c.is_discarded());
+    const nlohmann::json c = server.Counters(http);
     CHECK(c["blob_requests"] == kThreads * kRequests);
     CHECK(c["tls_connections"].get<int>() <= kThreads + 1);
   }
