@@ -8,24 +8,14 @@
 #include <filesystem>
 
 #include "backend/vault_profiles.h"
+#include "tests/profile_test_util.h"
 
 namespace m365vault {
 namespace {
 
 const std::vector<std::string> kTypes = {"exchange", "onedrive"};
 
-ScanProfile Advanced(std::vector<std::string> rules) {
-  ScanProfile p;
-  p.tenant = "contoso";
-  p.types = kTypes;
-  p.mode = ProfileMode::kAdvanced;
-  for (const auto& r : rules) {
-    auto parsed = ParseRule(r);
-    REQUIRE(parsed.ok());
-    p.rules.push_back(*parsed);
-  }
-  return p;
-}
+ScanProfile Advanced(const std::vector<std::string>& rules) { return m365vault::testing::AdvancedProfile(rules); }
 
 TEST_CASE("wildcards: * any run, ? one character, case-insensitive", "[backend][profiles]") {
   CHECK(WildcardMatch("*@contoso.com", "Alice@Contoso.com"));

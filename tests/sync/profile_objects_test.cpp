@@ -4,6 +4,7 @@
 
 #include "backend/clock.h"
 #include "sync/engine/profile_objects.h"
+#include "tests/profile_test_util.h"
 #include "sync/graph/fake_http_client.h"
 #include "sync/graph/graph_client.h"
 #include "tests/sync/sync_test_util.h"
@@ -33,18 +34,7 @@ FakeResponse Err(int status, const std::string& code, HttpHeaders headers = {}) 
   return FakeResponse::Json(status, R"({"error":{"code":")" + code + R"(","message":"m"}})", std::move(headers));
 }
 
-ScanProfile Advanced(const std::vector<std::string>& rules) {
-  ScanProfile p;
-  p.tenant = "contoso";
-  p.types = {"exchange", "onedrive"};
-  p.mode = ProfileMode::kAdvanced;
-  for (const auto& r : rules) {
-    auto parsed = ParseRule(r);
-    REQUIRE(parsed.ok());
-    p.rules.push_back(*parsed);
-  }
-  return p;
-}
+ScanProfile Advanced(const std::vector<std::string>& rules) { return m365vault::testing::AdvancedProfile(rules); }
 
 std::vector<std::string> Upns(const std::vector<UserInfo>& users) {
   std::vector<std::string> out;
