@@ -31,7 +31,7 @@ Bytes BlobAad(BlobType type, const BlobId& id, const std::array<uint8_t, 16>& re
   return ad;
 }
 
-// Compresses into `out` after a flag byte; returns false when it does not pay.
+// Compresses into `out`; returns false when it does not pay.
 bool TryCompress(ByteView plain, int level, Bytes* out) {
   if (plain.size() < 64) return false;
   thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
@@ -39,7 +39,7 @@ bool TryCompress(ByteView plain, int level, Bytes* out) {
     // Incompressible content (JPEG, zip-based Office files, PDF streams)
     // shows in samples; skip the full attempt when the start, middle and end
     // all fail to compress.
-    Bytes sample(ZSTD_compressBound(kSampleSize));
+    thread_local Bytes sample(ZSTD_compressBound(kSampleSize));
     bool any_pays = false;
     for (size_t at : {size_t(0), (plain.size() - kSampleSize) / 2, plain.size() - kSampleSize}) {
       size_t n = ZSTD_compressCCtx(cctx, sample.data(), sample.size(), plain.data() + at, kSampleSize, 1);
@@ -50,11 +50,10 @@ bool TryCompress(ByteView plain, int level, Bytes* out) {
     }
     if (!any_pays) return false;
   }
-  out->resize(1 + ZSTD_compressBound(plain.size()));
-  (*out)[0] = kZstd;
-  size_t n = ZSTD_compressCCtx(cctx, out->data() + 1, out->size() - 1, plain.data(), plain.size(), level);
+  out->resize(ZSTD_compressBound(plain.size()));
+  size_t n = ZSTD_compressCCtx(cctx, out->data(), out->size(), plain.data(), plain.size(), level);
   if (ZSTD_isError(n) || n + 8 >= plain.size()) return false;
-  out->resize(1 + n);
+  out->resize(n);
   return true;
 }
 
@@ -96,15 +95,20 @@ Result<Bytes> OpenFile(const TenantKeys& keys, FileKind kind, ByteView file, std
   return plain;
 }
 
+BlobBody EncodeBlob(ByteView plaintext, int zstd_level, Bytes* scratch) {
+  if (TryCompress(plaintext, zstd_level, scratch)) return {kZstd, *scratch};
+  return {kStored, plaintext};
+}
+
+void SealBlobBody(const TenantKeys& keys, BlobType type, const BlobId& id, const BlobBody& body, Bytes* out) {
+  crypto::SealPartsAppend(keys.aead, {ByteView(&body.encoding, 1), body.payload}, BlobAad(type, id, keys.repo_id),
+                          out);
+}
+
 void SealBlob(const TenantKeys& keys, BlobType type, const BlobId& id, ByteView plaintext, int zstd_level,
               Bytes* out) {
-  thread_local Bytes buf;
-  if (!TryCompress(plaintext, zstd_level, &buf)) {
-    buf.resize(1 + plaintext.size());
-    buf[0] = kStored;
-    if (!plaintext.empty()) std::memcpy(buf.data() + 1, plaintext.data(), plaintext.size());
-  }
-  crypto::SealAppend(keys.aead, buf, BlobAad(type, id, keys.repo_id), out);
+  thread_local Bytes scratch;
+  SealBlobBody(keys, type, id, EncodeBlob(plaintext, zstd_level, &scratch), out);
 }
 
 Result<Bytes> OpenBlob(const TenantKeys& keys, BlobType type, const BlobId& id, ByteView sealed, bool verify_id) {

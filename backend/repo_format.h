@@ -57,6 +57,16 @@ Result<Bytes> OpenFile(const TenantKeys& keys, FileKind kind, ByteView file, std
 // flag 0 = stored, 1 = zstd. Compression is skipped when it does not pay.
 void SealBlob(const TenantKeys& keys, BlobType type, const BlobId& id, ByteView plaintext, int zstd_level,
               Bytes* out);
+// SealBlob in two steps, so the slow first one can run outside a lock:
+// EncodeBlob picks the flag and payload (compressed into *scratch, or the
+// plaintext itself: the body views one of them), SealBlobBody appends the
+// sealed blob to *out.
+struct BlobBody {
+  uint8_t encoding;
+  ByteView payload;
+};
+BlobBody EncodeBlob(ByteView plaintext, int zstd_level, Bytes* scratch);
+void SealBlobBody(const TenantKeys& keys, BlobType type, const BlobId& id, const BlobBody& body, Bytes* out);
 // Authenticates and decompresses a blob. With `verify_id`, also re-hashes the
 // plaintext and checks it is `id` (check --read-data). Without it, the AEAD
 // alone vouches for the bytes: the id is bound into the associated data, so

@@ -14,6 +14,7 @@
 #include <future>
 #include <mutex>
 
+#include "backend/buffer_pool.h"
 #include "backend/chunker.h"
 #include "backend/thread_pool.h"
 
@@ -79,7 +80,7 @@ class FileSinkImpl final : public FileSink {
 
  private:
   Status Cut(bool eof);
-  Status Submit(Bytes chunk);
+  Status Submit(ByteView chunk);
   Status WaitOne();
 
   SnapshotWriterImpl& w_;
@@ -255,6 +256,9 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   const Chunker& chunker() const { return chunker_; }
   ThreadPool& pool() { return pool_; }
   size_t max_inflight() const { return pool_.size() * 3; }
+  // Reused buffers: a sink's window on its file, and the chunks in flight.
+  BufferPool& file_buffers() { return file_buffers_; }
+  BufferPool& chunk_buffers() { return chunk_buffers_; }
 
   // Queues a finished file; completes the oldest ones while too many
   // chunks are outstanding (bounded memory) or already stored.
@@ -421,7 +425,9 @@ class SnapshotWriterImpl final : public SnapshotWriter {
 
   Repository& repo_;
   Chunker chunker_;
-  ThreadPool pool_;
+  BufferPool file_buffers_{8};
+  BufferPool chunk_buffers_{32};
+  ThreadPool pool_;  // after the buffer pools: its tasks give chunks back
   std::mutex mu_;
   std::unique_ptr<DirNode> root_;                 // GUARDED_BY(mu_)
   std::optional<SnapshotInfo> parent_;
@@ -437,12 +443,17 @@ class SnapshotWriterImpl final : public SnapshotWriter {
 FileSinkImpl::FileSinkImpl(SnapshotWriterImpl& w, std::vector<std::string> parts, EntryAttributes attrs)
     : w_(w), parts_(std::move(parts)), attrs_(std::move(attrs)) {}
 
-Status FileSinkImpl::Submit(Bytes chunk) {
+Status FileSinkImpl::Submit(ByteView data) {
   while (inflight_.size() >= w_.max_inflight()) M365_RETURN_IF_ERROR(WaitOne());
   Repository& repo = w_.repo();
-  inflight_.push_back(w_.pool().Submit([&repo, chunk = std::move(chunk)]() -> Result<ChunkRef> {
+  BufferPool& buffers = w_.chunk_buffers();
+  Bytes chunk = buffers.Take();
+  chunk.assign(data.begin(), data.end());
+  inflight_.push_back(w_.pool().Submit([&repo, &buffers, chunk = std::move(chunk)]() mutable -> Result<ChunkRef> {
     ChunkRef ref{repo.HashBlob(chunk), static_cast<uint32_t>(chunk.size())};
-    M365_RETURN_IF_ERROR(repo.SaveBlob(BlobType::kData, ref.id, chunk).status());
+    Status st = repo.SaveBlob(BlobType::kData, ref.id, chunk).status();
+    buffers.Give(std::move(chunk));
+    M365_RETURN_IF_ERROR(st);
     return ref;
   }));
   return Status::OK();
@@ -462,7 +473,7 @@ Status FileSinkImpl::Cut(bool eof) {
     if (rest.empty()) break;
     size_t n = w_.chunker().NextChunk(rest, eof);
     if (n == 0) break;
-    M365_RETURN_IF_ERROR(Submit(Bytes(rest.begin(), rest.begin() + n)));
+    M365_RETURN_IF_ERROR(Submit(rest.first(n)));
     pos_ += n;
   }
   if (pos_ > 0 && (pos_ >= buf_.size() / 2 || eof)) {
@@ -475,6 +486,7 @@ Status FileSinkImpl::Cut(bool eof) {
 Status FileSinkImpl::Append(ByteView data) {
   if (done_) return Status::InvalidArgument("append after finish");
   if (!error_.ok()) return error_;
+  if (buf_.capacity() == 0) buf_ = w_.file_buffers().Take();
   buf_.insert(buf_.end(), data.begin(), data.end());
   size_ += data.size();
   if (buf_.size() - pos_ >= w_.chunker().params().max_size) error_ = Cut(false);
@@ -485,6 +497,8 @@ Result<uint64_t> FileSinkImpl::Finish() {
   if (done_) return Status::InvalidArgument("file finished twice");
   if (error_.ok()) error_ = Cut(true);
   done_ = true;
+  w_.file_buffers().Give(std::move(buf_));
+  buf_ = Bytes();
   if (!error_.ok()) {
     Abandon();
     return error_;
@@ -505,6 +519,8 @@ void FileSinkImpl::Abandon() {
     inflight_.pop_front();
   }
   done_ = true;
+  w_.file_buffers().Give(std::move(buf_));
+  buf_ = Bytes();
 }
 
 }  // namespace

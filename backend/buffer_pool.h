@@ -1,0 +1,48 @@
+// backend/buffer_pool.h
+//
+// BufferPool: a few byte buffers kept for reuse, so a hot path that fills a
+// fresh multi-megabyte buffer again and again (a pack, a file being chunked)
+// does not pay the kernel's page faults and unmapping for each one. perf of a
+// OneDrive backup put 12 % of its CPU there before packs were pooled.
+//
+// Take() returns an empty buffer (with the capacity of an earlier one when the
+// pool has one); Give() returns a buffer, which is kept while fewer than
+// `max_kept` are waiting and dropped otherwise.
+//
+// Thread safety: Take and Give may be called from any thread.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <vector>
+
+#include "backend/bytes.h"
+
+namespace m365vault {
+
+class BufferPool {
+ public:
+  explicit BufferPool(size_t max_kept) : max_kept_(max_kept) {}
+
+  Bytes Take() {
+    std::lock_guard<std::mutex> l(mu_);
+    if (kept_.empty()) return Bytes();
+    Bytes b = std::move(kept_.back());
+    kept_.pop_back();
+    return b;
+  }
+
+  void Give(Bytes b) {
+    if (b.capacity() == 0) return;
+    b.clear();
+    std::lock_guard<std::mutex> l(mu_);
+    if (kept_.size() < max_kept_) kept_.push_back(std::move(b));
+  }
+
+ private:
+  const size_t max_kept_;
+  std::mutex mu_;
+  std::vector<Bytes> kept_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace m365vault
