@@ -446,15 +446,26 @@ FileSinkImpl::FileSinkImpl(SnapshotWriterImpl& w, std::vector<std::string> parts
 Status FileSinkImpl::Submit(ByteView data) {
   while (inflight_.size() >= w_.max_inflight()) M365_RETURN_IF_ERROR(WaitOne());
   Repository& repo = w_.repo();
+  auto store = [&repo](ByteView chunk) -> Result<ChunkRef> {
+    ChunkRef ref{repo.HashBlob(chunk), static_cast<uint32_t>(chunk.size())};
+    M365_RETURN_IF_ERROR(repo.SaveBlob(BlobType::kData, ref.id, chunk).status());
+    return ref;
+  };
+  if (w_.pool().queued() >= w_.pool().size()) {
+    // Every worker has work waiting: this thread stores the chunk itself,
+    // from the window it is in, rather than copy it and queue behind them.
+    std::promise<Result<ChunkRef>> done;
+    done.set_value(store(data));
+    inflight_.push_back(done.get_future());
+    return Status::OK();
+  }
   BufferPool& buffers = w_.chunk_buffers();
   Bytes chunk = buffers.Take();
   chunk.assign(data.begin(), data.end());
-  inflight_.push_back(w_.pool().Submit([&repo, &buffers, chunk = std::move(chunk)]() mutable -> Result<ChunkRef> {
-    ChunkRef ref{repo.HashBlob(chunk), static_cast<uint32_t>(chunk.size())};
-    Status st = repo.SaveBlob(BlobType::kData, ref.id, chunk).status();
+  inflight_.push_back(w_.pool().Submit([store, &buffers, chunk = std::move(chunk)]() mutable {
+    Result<ChunkRef> r = store(chunk);
     buffers.Give(std::move(chunk));
-    M365_RETURN_IF_ERROR(st);
-    return ref;
+    return r;
   }));
   return Status::OK();
 }

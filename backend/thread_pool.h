@@ -47,6 +47,11 @@ class ThreadPool {
   }
 
   size_t size() const { return workers_.size(); }
+  // Tasks waiting for a worker (a snapshot: others may submit meanwhile).
+  size_t queued() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return queue_.size();
+  }
 
  private:
   void Run() {
@@ -63,7 +68,7 @@ class ThreadPool {
     }
   }
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
   bool stop_ = false;

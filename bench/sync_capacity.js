@@ -5,7 +5,9 @@
 // 4 concurrent keep-alive HTTPS requests each (the per-mailbox limit), for `--seconds S`.
 //   mail:  GET /users/{u}/messages/{id}/$value over the tenant's messages
 //   drive: GET /users/{u}/drive/items/{id}/content -> 302 -> download host (no Authorization)
-// Usage: node bench/sync_capacity.js EMULATOR_JSON --kind mail|drive [--mailboxes 4] [--seconds 10]
+//   drive-url: GET the @microsoft.graph.downloadUrl of each file straight from the download host
+//         (as the backup does; the URLs come from a delta listing before the clock starts)
+// Usage: node bench/sync_capacity.js EMULATOR_JSON --kind mail|drive|drive-url [--mailboxes 4] [--seconds 10]
 // Prints one JSON line: {"kind","mailboxes","seconds","items","items_per_s","MB_per_s","errors"}.
 const fs = require('fs');
 const https = require('https');
@@ -42,6 +44,24 @@ async function token() {
   return JSON.parse(r.text()).access_token;
 }
 
+// drive-url: every file's downloadUrl from the drive's delta listing, per user
+async function downloadUrls(auth, boxes) {
+  const out = [];
+  for (const [user] of boxes) {
+    const urls = [];
+    let next = `${info.graph_url}/v1.0/users/${encodeURIComponent(user)}/drive/root/delta`;
+    while (next) {
+      const r = await req(next, { headers: auth });
+      if (r.status !== 200) throw new Error(`delta listing: HTTP ${r.status}`);
+      const page = JSON.parse(r.text());
+      for (const it of page.value) if (it.file && it['@microsoft.graph.downloadUrl']) urls.push(it['@microsoft.graph.downloadUrl']);
+      next = page['@odata.nextLink'];
+    }
+    out.push([user, urls]);
+  }
+  return out;
+}
+
 async function truth() {
   const kinds = KIND === 'mail' ? 'users,mail' : 'users,drive';
   const r = await new Promise((resolve, reject) => {
@@ -54,7 +74,7 @@ async function truth() {
     if (!line) continue;
     const o = JSON.parse(line);
     if (KIND === 'mail' && o.type === 'message') { if (!per.has(o.user)) per.set(o.user, []); per.get(o.user).push(o.immutableId || o.id); }
-    if (KIND === 'drive' && o.type === 'drive_item' && !o.folder && o.path.length) { if (!per.has(o.user)) per.set(o.user, []); per.get(o.user).push(o.id); }
+    if (KIND.startsWith('drive') && o.type === 'drive_item' && !o.folder && o.path.length) { if (!per.has(o.user)) per.set(o.user, []); per.get(o.user).push(o.id); }
   }
   return [...per.entries()].slice(0, MAILBOXES);
 }
@@ -62,7 +82,7 @@ async function truth() {
 (async () => {
   const tok = await token();
   const auth = { Authorization: `Bearer ${tok}`, Prefer: 'IdType="ImmutableId"' };
-  const boxes = await truth();
+  const boxes = KIND === 'drive-url' ? await downloadUrls(auth, await truth()) : await truth();
   let items = 0, bytes = 0, errors = 0;
   const end = Date.now() + SECONDS * 1000; const t0 = process.hrtime.bigint();
   await Promise.all(boxes.flatMap(([user, ids]) => Array.from({ length: PER }, async (_, w) => {
@@ -73,6 +93,10 @@ async function truth() {
         const r = await req(`${info.graph_url}/v1.0/users/${u}/messages/${e}/$value`, { headers: auth });
         if (r.status !== 200) { errors++; continue; }
         bytes += r.bytes;
+      } else if (KIND === 'drive-url') {
+        const d = await req(id);
+        if (d.status !== 200) { errors++; continue; }
+        bytes += d.bytes;
       } else {
         const r = await req(`${info.graph_url}/v1.0/users/${u}/drive/items/${e}/content`, { headers: auth });
         if (r.status !== 302) { errors++; continue; }

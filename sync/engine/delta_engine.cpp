@@ -431,7 +431,7 @@ Status ApplyChanges(GraphClient& client, SnapshotWriter& writer, const Container
             if (!st.ok()) sink_status = st;
             return st;
           },
-          spec.request, &err);
+          spec.request, &err, d.change->download_url);
       Status finished;
       if (sink_status.ok() && dl.ok()) {
         auto size = (*sink)->Finish();

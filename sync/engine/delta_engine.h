@@ -79,6 +79,7 @@ struct ItemChange {
   bool always_suffix = false;  // always append " [<short id>]" (mail)
   std::string etag;         // version; a change of it means "fetch again"
   std::string content_url;  // files: what to download; "" = no content
+  std::string download_url;  // files: a pre-authenticated URL for content_url, tried first
   std::optional<std::string> inline_content;  // files rendered from JSON (vCard, iCalendar)
   EntryAttributes attrs;    // mtime and m365.* metadata
 };

@@ -40,7 +40,13 @@ class DriveItemTraits final : public ItemTraits {
       std::tie(c.stem, c.ext) = SplitExtension(name);
     }
     c.etag = JsonString(it, "eTag");
-    if (!c.folder) c.content_url = drive_path_ + "/items/" + EncodePathSegment(c.id) + "/content";
+    if (!c.folder) {
+      c.content_url = drive_path_ + "/items/" + EncodePathSegment(c.id) + "/content";
+      // Pre-authenticated and short-lived: a download starts there and asks
+      // /content for a fresh one only if it has expired, which saves a Graph
+      // request and its round trip per file.
+      c.download_url = JsonString(it, "@microsoft.graph.downloadUrl");
+    }
     c.attrs.mtime_ns = ParseGraphTime(JsonString(it, "lastModifiedDateTime"));
     auto& md = c.attrs.metadata;
     md["m365.id"] = c.id;

@@ -118,11 +118,15 @@ class GraphClient {
   // transfer that breaks midway resumes with "Range: bytes=N-" (a 206 whose
   // Content-Range does not start at N is rejected; a 200 that ignores Range
   // has its first N bytes dropped); an expired pre-authenticated URL
-  // (401/403/410 from the download host) is replaced by asking Graph again.
+  // (401/403/404/410 from the download host) is replaced by asking Graph
+  // again. With `preauthenticated_url` (a listing's
+  // @microsoft.graph.downloadUrl), the download starts there, without the
+  // Authorization header and without the round trip to Graph for the 302.
   // The sink sees every byte exactly once, in order. A sink error aborts the
   // download and is returned as is.
   Result<DownloadResult> Download(std::string_view path_or_url, const BodySink& sink,
-                                  const RequestOptions& options = {}, GraphError* error = nullptr);
+                                  const RequestOptions& options = {}, GraphError* error = nullptr,
+                                  std::string_view preauthenticated_url = {});
 
   ConcurrencyLimiter& limiter() { return limiter_; }
   const GraphClientOptions& options() const { return options_; }

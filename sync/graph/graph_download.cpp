@@ -25,10 +25,11 @@ bool IsRedirect(int status) { return status == 301 || status == 302 || status ==
 }  // namespace
 
 Result<DownloadResult> GraphClient::Download(std::string_view path_or_url, const BodySink& sink,
-                                             const RequestOptions& options, GraphError* error) {
+                                             const RequestOptions& options, GraphError* error,
+                                             std::string_view preauthenticated_url) {
   const std::string api_url = ResolveUrl(path_or_url);
   DownloadResult result;
-  std::string location;  // pre-authenticated URL from the last 302
+  std::string location(preauthenticated_url);  // pre-authenticated URL: the listing's or the last 302's
   uint64_t skip = 0;     // bytes to drop because the server ignored Range
   int redirects = 0;
 
@@ -81,7 +82,8 @@ Result<DownloadResult> GraphClient::Download(std::string_view path_or_url, const
       continue;
     }
     const bool from_download_host = !location.empty();
-    if (from_download_host && (err.http_status == 401 || err.http_status == 403 || err.http_status == 410) &&
+    if (from_download_host &&
+        (err.http_status == 401 || err.http_status == 403 || err.http_status == 404 || err.http_status == 410) &&
         result.url_refreshes < kMaxUrlRefreshes) {
       ++result.url_refreshes;  // the pre-authenticated URL expired: ask Graph for a new one
       location.clear();

@@ -7,7 +7,7 @@ const { FOLDERS } = require('./mailbox');
 const { streamTruth } = require('./truth');
 
 const KNOBS = ['rate_429', 'rate_503', 'rate_reset', 'latency_ms', 'retry_after', 'mailbox_concurrency', 'drive_ru_per_minute',
-  'mailbox_requests_per_10min', 'empty_page_rate', 'replay_rate', 'token_ttl', 'token_storm_per_10s', 'download_url_ttl',
+  'mailbox_requests_per_10min', 'empty_page_rate', 'replay_rate', 'token_ttl', 'token_storm_per_10s', 'download_url_ttl', 'listing_url_ttl',
   'rate_509', 'upload_session_ttl', 'upload_max_mb', 'users_max_page', 'users_fail_page', 'fail_mailbox_user'];
 
 class BadOp extends Error {}

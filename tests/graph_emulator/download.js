@@ -7,8 +7,9 @@ const crypto = require('crypto');
 class Download {
   constructor(ctx) { this.ctx = ctx; this.secret = crypto.randomBytes(32); this.base = null; }
   sig(payload) { return crypto.createHmac('sha256', this.secret).update(payload).digest('base64url').slice(0, 32); }
-  sign(u, idx, ver) {
-    const exp = Math.floor(Date.now() / 1000) + this.ctx.knobs.download_url_ttl;
+  // ttl: seconds the URL is valid (default the download_url_ttl knob); 0 = expired at once
+  sign(u, idx, ver, ttl = this.ctx.knobs.download_url_ttl) {
+    const exp = Math.floor(Date.now() / 1000) + (ttl > 0 ? ttl : -1);
     const payload = `${u}.${idx}.${ver}.${exp}`;
     return `${this.base}/personal/download.aspx?UniqueId=${payload}&tempauth=${this.sig(payload)}`;
   }

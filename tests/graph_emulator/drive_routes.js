@@ -20,7 +20,7 @@ function itemOf(ctx, d, s) {
 function render(ctx, d, idx, delta) {
   const o = ctx.drives.itemJson(d, idx, { delta });
   const it = d.items[idx];
-  if (!it.folder && !it.deleted) o['@microsoft.graph.downloadUrl'] = ctx.download.sign(d.u, idx, it.ver);
+  if (!it.folder && !it.deleted) o['@microsoft.graph.downloadUrl'] = ctx.download.sign(d.u, idx, it.ver, ctx.knobs.listing_url_ttl);
   return o;
 }
 
@@ -56,7 +56,7 @@ function routes() {
   };
   R.push({ p: 'drives/:d/items/:i/content', svc: 'drive', kind: 'drive_content', ru: 1, h: content });
   R.push({ p: 'drives/:d/items/:i/versions/:v/content', svc: 'drive', kind: 'drive_content', ru: 1, h: content });
-  const versionJson = (ctx, d, it, v) => ({ '@microsoft.graph.downloadUrl': ctx.download.sign(d.u, it.idx, v), id: `${v}.0`,
+  const versionJson = (ctx, d, it, v) => ({ '@microsoft.graph.downloadUrl': ctx.download.sign(d.u, it.idx, v, ctx.knobs.listing_url_ttl), id: `${v}.0`,
     lastModifiedDateTime: iso(it.mtime - (it.ver - v) * 86400000), size: ctx.drives.size(d, it, v), lastModifiedBy: ctx.drives.owner(d) });
   R.push({ p: 'drives/:d/items/:i/versions', svc: 'drive', kind: 'drive_meta', ru: 2, h: (ctx, req, m) => {
     const r = driveOf(ctx, m); if (r.err) return r.err; const i = itemOf(ctx, r.d, m.i); if (i.err) return i.err;

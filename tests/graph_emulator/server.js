@@ -93,7 +93,7 @@ async function main() {
     tenant, seed: cfg.seed, counters, links: new LinkTable(),
     gen: { mail: 1, drive: 1 },
     knobs: { rate_429: 0, rate_503: 0, rate_reset: 0, latency_ms: cfg.latencyMs, retry_after: '2', mailbox_concurrency: 4, drive_ru_per_minute: 0,
-      mailbox_requests_per_10min: 0, empty_page_rate: 0.05, replay_rate: 0.1, token_ttl: cfg.tokenTtl, token_storm_per_10s: 20, download_url_ttl: 3600,
+      mailbox_requests_per_10min: 0, empty_page_rate: 0.05, replay_rate: 0.1, token_ttl: cfg.tokenTtl, token_storm_per_10s: 20, download_url_ttl: 3600, listing_url_ttl: 3600,
       rate_509: 0, upload_session_ttl: 3600, upload_max_mb: 256, users_max_page: 0, users_fail_page: 0, fail_mailbox_user: 0 },
   };
   ctx.mail = new Mailboxes(tenant); ctx.contacts = new Contacts(tenant); ctx.calendars = new Calendars(tenant); ctx.drives = new Drives(tenant); ctx.groups = new Groups(tenant);

@@ -156,7 +156,7 @@ class Uploads {
     if (s.fsCtime !== undefined) it.fsCtime = s.fsCtime;
     if (s.fsMtime !== undefined) it.fsMtime = s.fsMtime;
     const o = dr.itemJson(d, idx, { delta: false });
-    o['@microsoft.graph.downloadUrl'] = ctx.download.sign(s.u, idx, it.ver);
+    o['@microsoft.graph.downloadUrl'] = ctx.download.sign(s.u, idx, it.ver, ctx.knobs.listing_url_ttl);
     return { status: created ? 201 : 200, headers: {}, json: { '@odata.context': `${ctx.graphBase}/v1.0/$metadata#driveItem/$entity`, ...o } };
   }
 }

@@ -481,6 +481,10 @@ void CompareOneDrive(Repository& repo, const std::string& snapshot_id, const Tru
 
 }  // namespace
 
+namespace {
+uint64_t Counter(const json& counters, const char* group, const char* kind);
+}  // namespace
+
 TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
   EmulatorTenant world("e2e", std::nullopt, "e2e passphrase");
   auto& vault = world.vault;
@@ -519,7 +523,16 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
     CHECK(c.value("mailbox_peak_in_flight", 0) <= 3);
   }
   control.Call("POST", "/control/faults", {{"latency_ms", 0}});
+  control.Call("POST", "/control/counters/reset", json::object());
   RunResult od1 = backup("onedrive");
+  {
+    // Files come straight from the listing's pre-authenticated URLs: no
+    // request to /content (each would be a Graph request and a 302).
+    json c = control.Call("GET", "/control/counters");
+    INFO(c.dump());
+    CHECK(od1.counts.items > 10);
+    CHECK(Counter(c, "requests", "drive_content") == 0);
+  }
   CHECK(ex1.not_applicable.size() >= 1);
   CHECK(od1.not_applicable.size() >= 1);
   {
@@ -595,6 +608,9 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
                 {"latency_ms", 2}, {"seed", 11}});
   control.Call("POST", "/control/token-ttl", {{"seconds", 30}, {"expire_existing", true}});
   control.Call("POST", "/control/invalidate-delta", {{"kind", "all"}});
+  // Every listing URL has expired by the time it is used: each download
+  // falls back to /content for a fresh one.
+  control.Call("POST", "/control/knobs", {{"listing_url_ttl", 0}});
   control.Call("POST", "/control/mutate", {{"op", "churn"}, {"fraction", 0.1}, {"seed", 5}});
   const Truth truth3 = GetTruth(control);
   RunResult ex3 = backup("exchange");
@@ -607,10 +623,13 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
   // Drive resync after the token was invalidated: a full round re-enumerates
   // (metadata only; unchanged files are not downloaded again).
   control.Call("POST", "/control/faults", {{"rate_429", 0}, {"rate_503", 0}, {"rate_reset", 0}});
+  control.Call("POST", "/control/knobs", {{"listing_url_ttl", 3600}});
   json counters = control.Call("GET", "/control/counters");
   INFO(counters.dump());
   CHECK(counters["violations"].empty());
   CHECK(counters["faults"].size() > 0);
+  CHECK(od3.counts.items > 0);
+  CHECK(Counter(counters, "requests", "drive_content") >= od3.counts.items);
   {
     auto r = repo();
     CompareExchange(*r, ex3.snapshot_id, truth3);

@@ -144,6 +144,38 @@ TEST_CASE("An expired pre-authenticated URL is re-requested from Graph", "[sync]
   CHECK_FALSE(reqs[3].Header("Authorization").has_value());
 }
 
+TEST_CASE("A listing's download URL is fetched first, without Graph or Authorization", "[sync]") {
+  Fixture f;
+  const std::string data = Content(2500);
+  f.http.Enqueue("sig=XYZ", Body(200, data));
+  auto r = f.client.Download("/drives/d/items/i/content", f.sink, {}, nullptr, kBlob);
+  REQUIRE(r.ok());
+  CHECK(r->url_refreshes == 0);
+  CHECK(f.received == data);
+  auto reqs = f.http.requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].url == kBlob);
+  CHECK_FALSE(reqs[0].Header("Authorization").has_value());
+}
+
+TEST_CASE("An expired or vanished listing URL falls back to /content", "[sync]") {
+  const int status = GENERATE(401, 403, 404, 410);
+  Fixture f;
+  const std::string data = Content(900);
+  f.http.Enqueue("sig=XYZ", Body(status, "expired"));
+  f.http.Enqueue("/content", Redirect(kBlob2));
+  f.http.Enqueue("sig=NEW", Body(200, data));
+  auto r = f.client.Download("/drives/d/items/i/content", f.sink, {}, nullptr, kBlob);
+  REQUIRE(r.ok());
+  CHECK(r->url_refreshes == 1);
+  CHECK(f.received == data);
+  auto reqs = f.http.requests();
+  REQUIRE(reqs.size() == 3);
+  CHECK(reqs[1].url == "https://graph.example/v1.0/drives/d/items/i/content");
+  CHECK(reqs[1].Header("Authorization").has_value());
+  CHECK_FALSE(reqs[2].Header("Authorization").has_value());
+}
+
 TEST_CASE("Direct 200 from Graph, 404 item, and sink errors", "[sync]") {
   Fixture f;
   SECTION("200 without redirect streams, /$value style") {
