@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <set>
 #include <thread>
 
 #include "sync/engine/collector_support.h"
@@ -245,6 +246,7 @@ class ExchangeCollector final : public Collector {
     // mailbox limiter keeps them at 4 in flight).
     Round tree;
     tree.full = true;
+    std::set<std::string> empty_folders;  // totalItemCount 0
     MailFolderTraits folder_traits;
     std::vector<std::string> level = {UserPath(user) + "/mailFolders?includeHiddenFolders=true&$top=100"};
     std::string root_folder_id;
@@ -267,6 +269,9 @@ class ExchangeCollector final : public Collector {
                 if (f.value("childFolderCount", 0) > 0) {
                   next.push_back(UserPath(user) + "/mailFolders/" + EncodePathSegment(c.id) +
                                  "/childFolders?includeHiddenFolders=true&$top=100");
+                }
+                if (auto n = f.find("totalItemCount"); n != f.end() && n->is_number_integer() && *n == 0) {
+                  empty_folders.insert(c.id);
                 }
                 tree.changes[c.id] = std::move(c);
               }
@@ -316,13 +321,21 @@ class ExchangeCollector final : public Collector {
       if (!rel) continue;
       const std::string key = "messages:" + fid;
       keep.push_back(key);
+      ContainerState& cs = ctx.state.GetContainer(*state, key);
+      if (empty_folders.count(fid) && cs.delta_link.empty() && cs.nodes.empty() && !cs.load_nodes) {
+        // Empty and never synced: nothing to fetch. Most folders of a
+        // mailbox are (Conversation History, Sync Issues, ...); the first
+        // run after one receives mail starts its delta stream.
+        ++ctx.counters.containers;
+        continue;
+      }
       ContainerSpec spec;
       spec.key = key;
       spec.root_path = mail_root + "/" + *rel;
       spec.initial_url = UserPath(user) + "/mailFolders/" + EncodePathSegment(fid) + "/messages/delta?" + kMessageSelect;
       spec.request = request;
       spec.object = spec.root_path;
-      jobs.push_back({std::move(spec), &ctx.state.GetContainer(*state, key), {}});
+      jobs.push_back({std::move(spec), &cs, {}});
     }
     // Contacts and calendars (listings, mostly small requests) run beside
     // the message folders, so their round trips overlap the downloads. They
@@ -373,7 +386,8 @@ class ExchangeCollector final : public Collector {
   // calendarView's): each calendar's events are listed in full every run and
   // applied as a full round by the engine; an event whose version (master +
   // exceptions) is unchanged is not rewritten. Cancelled occurrences of a
-  // changed series come from /instances (one request per changed series).
+  // changed series come from its master and /instances (two requests per
+  // changed series; none for single events).
   static Result<bool> BackupCalendars(CollectorContext& ctx, const UserInfo& user, SyncStateStore::Object& state,
                                       std::vector<std::string>* keep) {
     const std::string root = UserDirName(user) + "/Calendar";
@@ -438,6 +452,12 @@ class ExchangeCollector final : public Collector {
         if (ch.kind != ItemChange::Kind::kUpsert || !ch.inline_content) continue;
         auto old = cs.nodes.find(eid);
         if (old != cs.nodes.end() && old->second.etag == ch.etag) continue;
+        // The listing rendered single events completely; only a series
+        // needs its master again, for the recurrence and its instances.
+        if (auto t = ch.attrs.metadata.find("m365.event_type");
+            t == ch.attrs.metadata.end() || t->second != "seriesMaster") {
+          continue;
+        }
         auto master = ctx.client.GetJson(UserPath(user) + "/calendars/" + EncodePathSegment(cid) + "/events/" +
                                              EncodePathSegment(eid) + "?$expand=exceptionOccurrences",
                                          request, &ferr);
