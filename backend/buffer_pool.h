@@ -1,9 +1,10 @@
 // backend/buffer_pool.h
 //
 // BufferPool: a few byte buffers kept for reuse, so a hot path that fills a
-// fresh multi-megabyte buffer again and again (a pack, a file being chunked)
-// does not pay the kernel's page faults and unmapping for each one. perf of a
-// OneDrive backup put 12 % of its CPU there before packs were pooled.
+// fresh buffer of up to a few megabytes again and again (a file being
+// chunked, a chunk on its way to the pool) does not pay the kernel's page
+// faults and unmapping for each one (collectors.cpp keeps large blocks in
+// mmap). Few are kept: each kept buffer is resident memory.
 //
 // Take() returns an empty buffer (with the capacity of an earlier one when the
 // pool has one); Give() returns a buffer, which is kept while fewer than

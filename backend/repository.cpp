@@ -10,6 +10,8 @@
 
 #include "backend/repository_impl.h"
 
+#include <sys/mman.h>
+
 namespace m365vault {
 
 using nlohmann::json;
@@ -215,6 +217,21 @@ Status RepositoryImpl::ResaveBlob(BlobType type, const BlobId& id, ByteView plai
   return Save(type, id, plaintext, true).status();
 }
 
+namespace {
+
+// A new pack buffer is a fresh mapping (collectors.cpp keeps large blocks in
+// mmap), and filling it took a page fault per 4 KiB: 12 % of a OneDrive
+// backup's CPU. Transparent huge pages, where the kernel offers them on
+// request, fill it with a fault per 2 MiB instead.
+void AdviseHugePages(const Bytes& buf) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(buf.data()) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(buf.data()) + buf.capacity()) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+}  // namespace
+
 Result<bool> RepositoryImpl::Save(BlobType type, const BlobId& id, ByteView plaintext, bool force) {
   if (plaintext.size() > UINT32_MAX / 2) return Status::InvalidArgument("blob too large");
   {
@@ -243,8 +260,10 @@ Result<bool> RepositoryImpl::Save(BlobType type, const BlobId& id, ByteView plai
     std::lock_guard<std::mutex> l(pack_mu_[k]);
     OpenPack& p = packs_[k];
     if (p.buf.empty()) {
-      p.buf = pack_buffers_.Take();
-      if (k == 0) p.buf.reserve(options_.pack_size + (2 << 20));  // data packs fill up; tree packs rarely
+      if (k == 0) {  // data packs fill up; tree packs rarely
+        p.buf.reserve(options_.pack_size + (1 << 20) + (64 << 10));  // room for a last 1 MiB chunk and the trailer
+        AdviseHugePages(p.buf);
+      }
       format::PutHeader(&p.buf);
     }
     const size_t offset = p.buf.size();
@@ -271,7 +290,6 @@ Status RepositoryImpl::WritePack(OpenPack pack) {
   BlobId pack_id;
   crypto::RandomBytes(pack_id.bytes.data(), pack_id.bytes.size());
   Status st = storage_->Write(format::PackName(pack_id), pack.buf);
-  pack_buffers_.Give(std::move(pack.buf));
   std::lock_guard<std::mutex> l(mu_);
   for (format::PackEntry& e : pack.entries) {
     in_flight_.erase(e.id);

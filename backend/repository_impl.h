@@ -19,7 +19,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "backend/buffer_pool.h"
 #include "backend/lru_cache.h"
 #include "backend/repository_internals.h"
 #include "backend/thread_pool.h"
@@ -98,8 +97,6 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
 
   std::mutex pack_mu_[2];
   OpenPack packs_[2];  // GUARDED_BY(pack_mu_[k]): 0 = data, 1 = trees and metadata
-  // Buffers of written packs: one per open pack, one queued, one uploading.
-  BufferPool pack_buffers_{4};
 
   std::mutex sync_mu_;  // one SyncIndex at a time
   std::mutex mu_;

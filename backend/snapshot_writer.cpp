@@ -257,6 +257,8 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   ThreadPool& pool() { return pool_; }
   size_t max_inflight() const { return pool_.size() * 3; }
   // Reused buffers: a sink's window on its file, and the chunks in flight.
+  // Four and eight: more kept buffers saved little CPU and cost resident
+  // memory (bench/README.md, session 3).
   BufferPool& file_buffers() { return file_buffers_; }
   BufferPool& chunk_buffers() { return chunk_buffers_; }
 
@@ -425,8 +427,8 @@ class SnapshotWriterImpl final : public SnapshotWriter {
 
   Repository& repo_;
   Chunker chunker_;
-  BufferPool file_buffers_{8};
-  BufferPool chunk_buffers_{32};
+  BufferPool file_buffers_{4};
+  BufferPool chunk_buffers_{8};
   ThreadPool pool_;  // after the buffer pools: its tasks give chunks back
   std::mutex mu_;
   std::unique_ptr<DirNode> root_;                 // GUARDED_BY(mu_)
@@ -446,26 +448,15 @@ FileSinkImpl::FileSinkImpl(SnapshotWriterImpl& w, std::vector<std::string> parts
 Status FileSinkImpl::Submit(ByteView data) {
   while (inflight_.size() >= w_.max_inflight()) M365_RETURN_IF_ERROR(WaitOne());
   Repository& repo = w_.repo();
-  auto store = [&repo](ByteView chunk) -> Result<ChunkRef> {
-    ChunkRef ref{repo.HashBlob(chunk), static_cast<uint32_t>(chunk.size())};
-    M365_RETURN_IF_ERROR(repo.SaveBlob(BlobType::kData, ref.id, chunk).status());
-    return ref;
-  };
-  if (w_.pool().queued() >= w_.pool().size()) {
-    // Every worker has work waiting: this thread stores the chunk itself,
-    // from the window it is in, rather than copy it and queue behind them.
-    std::promise<Result<ChunkRef>> done;
-    done.set_value(store(data));
-    inflight_.push_back(done.get_future());
-    return Status::OK();
-  }
   BufferPool& buffers = w_.chunk_buffers();
   Bytes chunk = buffers.Take();
   chunk.assign(data.begin(), data.end());
-  inflight_.push_back(w_.pool().Submit([store, &buffers, chunk = std::move(chunk)]() mutable {
-    Result<ChunkRef> r = store(chunk);
+  inflight_.push_back(w_.pool().Submit([&repo, &buffers, chunk = std::move(chunk)]() mutable -> Result<ChunkRef> {
+    ChunkRef ref{repo.HashBlob(chunk), static_cast<uint32_t>(chunk.size())};
+    Status st = repo.SaveBlob(BlobType::kData, ref.id, chunk).status();
     buffers.Give(std::move(chunk));
-    return r;
+    M365_RETURN_IF_ERROR(st);
+    return ref;
   }));
   return Status::OK();
 }

@@ -47,11 +47,6 @@ class ThreadPool {
   }
 
   size_t size() const { return workers_.size(); }
-  // Tasks waiting for a worker (a snapshot: others may submit meanwhile).
-  size_t queued() const {
-    std::lock_guard<std::mutex> l(mu_);
-    return queue_.size();
-  }
 
  private:
   void Run() {
@@ -68,7 +63,7 @@ class ThreadPool {
     }
   }
 
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
   bool stop_ = false;
