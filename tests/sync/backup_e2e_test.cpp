@@ -521,6 +521,17 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
     INFO(c.dump());
     CHECK(c.value("mailbox_peak_in_flight", 0) >= 1);
     CHECK(c.value("mailbox_peak_in_flight", 0) <= 3);
+    // A message delta stream for every folder with mail, none for the empty
+    // ones (Outbox, Sync Issues, ...) until mail arrives there (step 3).
+    uint64_t folders = 0, with_mail = 0;
+    for (const auto& it : truth1.items) {
+      if (it["type"] != "mail_folder" || it.value("search", false)) continue;
+      ++folders;
+      if (it.value("totalItemCount", 0) > 0) ++with_mail;
+    }
+    const uint64_t deltas = Counter(c, "requests", "messages_delta");
+    CHECK(deltas >= with_mail);
+    CHECK(deltas < folders);
   }
   control.Call("POST", "/control/faults", {{"latency_ms", 0}});
   control.Call("POST", "/control/counters/reset", json::object());
@@ -572,6 +583,7 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
   REQUIRE_FALSE(delete_path.empty());
   json ops = json::array({
       {{"op", "new_mail"}, {"user", user0}, {"folder", "inbox"}, {"count", 3}},
+      {{"op", "new_mail"}, {"user", user0}, {"folder", "outbox"}, {"count", 2}},  // empty until now
       {{"op", "edit_mail"}, {"user", user0}, {"folder", "inbox"}, {"count", 1}},
       {{"op", "move_mail"}, {"user", user0}, {"folder", "inbox"}, {"count", 2}, {"offset", 1}, {"to", "archive"}},
       {{"op", "delete_mail"}, {"user", user0}, {"folder", "sentitems"}, {"count", 1}},
