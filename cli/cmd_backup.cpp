@@ -63,14 +63,7 @@ int RunBackupCommand(Context& ctx, const BackupOptions& o) {
     ro.scope = o.container.empty() ? "" : sync::ContainerScope(o.container);
     ro.allow_mass_departure = o.allow_mass_removal;
     // The scan profile decides what is protected.
-    auto filter = sync::ProfileFilter(**vault, o.tenant, type, ro.scope);
-    if (!filter.ok()) return ctx.Fail(filter.status());
-    ro.select_objects = std::move(filter).value();
-    if (!ro.scope.empty()) {  // to tell other scopes' objects from excluded ones
-      auto all = sync::ProfileFilter(**vault, o.tenant, type, "");
-      if (!all.ok()) return ctx.Fail(all.status());
-      ro.select_protected = std::move(all).value();
-    }
+    if (Status st = sync::ApplyProfile(**vault, o.tenant, type, &ro); !st.ok()) return ctx.Fail(st);
     if (tty) {
       const auto start = std::chrono::steady_clock::now();
       ro.progress = [start](const sync::RunProgress& p) {

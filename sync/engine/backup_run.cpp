@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -316,8 +318,17 @@ std::pair<size_t, size_t> MissingUsers(const std::vector<std::string>& previous_
   return {missing, previous};
 }
 
-Result<ObjectSelector> ProfileFilter(Vault& vault, const std::string& tenant, const std::string& type,
-                                     const std::string& scope) {
+namespace {
+
+// A tenant's scan profile for one type, and which rule decisions a run of
+// `scope` takes.
+struct ScopedProfile {
+  ScanProfile profile;
+  std::function<bool(const RuleDecision&)> in_scope;
+};
+
+Result<ScopedProfile> LoadScopedProfile(Vault& vault, const std::string& tenant, const std::string& type,
+                                        const std::string& scope) {
   M365_ASSIGN_OR_RETURN(std::unique_ptr<ProfileStore> store, ProfileStore::Open(vault, Clock::Real()));
   M365_ASSIGN_OR_RETURN(ScanProfile profile, store->GetProfile(tenant, SupportedTypes()));
   const std::vector<std::string> containers = ProfileContainers(profile, type);
@@ -339,13 +350,53 @@ Result<ObjectSelector> ProfileFilter(Vault& vault, const std::string& tenant, co
   } else if (!scope.empty()) {
     return Status::InvalidArgument("unknown run scope '" + scope + "'");
   }
-  auto in_scope = [own_schedule, only](const RuleDecision& d) {
-    if (!only.empty()) return d.container == only;
-    return own_schedule.count(d.container) == 0;
-  };
-  return ObjectSelector([profile, type, in_scope](GraphClient& client, std::vector<UserInfo> users) {
-    return SelectProtected(client, profile, type, std::move(users), 4, in_scope);
+  ScopedProfile p{std::move(profile), nullptr};
+  if (!scope.empty()) {
+    p.in_scope = [own_schedule, only](const RuleDecision& d) {
+      if (!only.empty()) return d.container == only;
+      return own_schedule.count(d.container) == 0;
+    };
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<ObjectSelector> ProfileFilter(Vault& vault, const std::string& tenant, const std::string& type,
+                                     const std::string& scope) {
+  M365_ASSIGN_OR_RETURN(ScopedProfile p, LoadScopedProfile(vault, tenant, type, scope));
+  return ObjectSelector([p, type](GraphClient& client, std::vector<UserInfo> users) {
+    return SelectProtected(client, p.profile, type, std::move(users), 4, p.in_scope);
   });
+}
+
+Status ApplyProfile(Vault& vault, const std::string& tenant, const std::string& type, RunOptions* options) {
+  M365_ASSIGN_OR_RETURN(ScopedProfile p, LoadScopedProfile(vault, tenant, type, options->scope));
+  if (options->scope.empty()) {
+    options->select_objects = [p, type](GraphClient& client, std::vector<UserInfo> users) {
+      return SelectProtected(client, p.profile, type, std::move(users), 4);
+    };
+    options->select_protected = nullptr;
+    return Status::OK();
+  }
+  // One evaluation of the rules (and one round of group and drive lookups)
+  // serves both: select_objects keeps every scope's choice for
+  // select_protected, which RunBackup calls after it with the same users.
+  auto everyone = std::make_shared<std::optional<std::vector<UserInfo>>>();
+  options->select_objects = [p, type, everyone](GraphClient& client,
+                                                std::vector<UserInfo> users) -> Result<std::vector<UserInfo>> {
+    std::vector<UserInfo> all;
+    M365_ASSIGN_OR_RETURN(std::vector<UserInfo> kept,
+                          SelectProtected(client, p.profile, type, std::move(users), 4, p.in_scope, &all));
+    *everyone = std::move(all);
+    return kept;
+  };
+  options->select_protected = [p, type, everyone](GraphClient& client,
+                                                  std::vector<UserInfo> users) -> Result<std::vector<UserInfo>> {
+    if (everyone->has_value()) return **everyone;
+    return SelectProtected(client, p.profile, type, std::move(users), 4);
+  };
+  return Status::OK();
 }
 
 }  // namespace m365vault::sync

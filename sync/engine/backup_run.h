@@ -86,7 +86,7 @@ struct RunOptions {
   // Objects outside a narrower scope keep what the parent snapshot had.
   std::string scope;
   // For runs with a narrower scope: the profile's choice over every scope
-  // (ProfileFilter with scope ""), to tell objects of other scopes (kept)
+  // (ProfileFilter with scope "", or ApplyProfile's), to tell objects of other scopes (kept)
   // from excluded ones (removed). Unset in such a run: only users gone from
   // the tenant are removed. Ignored when scope is "".
   ObjectSelector select_protected;
@@ -135,6 +135,12 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
 // its own), or one container's objects.
 inline constexpr char kScopeTypeSchedule[] = "type-schedule";
 inline std::string ContainerScope(const std::string& container) { return "container:" + container; }
+
+// Sets options->select_objects (and, for a narrower options->scope,
+// select_protected) from the tenant's scan profile: what ProfileFilter gives
+// for the scope and for "", but the rules are evaluated, and group
+// memberships and drive URLs fetched, once per run. Errors as ProfileFilter.
+Status ApplyProfile(Vault& vault, const std::string& tenant, const std::string& type, RunOptions* options);
 
 // RunOptions::select_objects for the tenant's scan profile (express mode:
 // everything; advanced mode: its rules for `type`, see SelectProtected),

@@ -112,7 +112,8 @@ ProfileObject MakeProfileObject(const std::string& type, const std::string& upn,
 
 Result<std::vector<UserInfo>> SelectProtected(GraphClient& client, const ScanProfile& profile, const std::string& type,
                                               std::vector<UserInfo> users, int parallel,
-                                              const std::function<bool(const RuleDecision&)>& in_scope) {
+                                              const std::function<bool(const RuleDecision&)>& in_scope,
+                                              std::vector<UserInfo>* all_protected) {
   GroupMemberships groups;
   const auto patterns = GroupRulePatterns(profile, type);
   if (!patterns.empty()) {
@@ -132,6 +133,7 @@ Result<std::vector<UserInfo>> SelectProtected(GraphClient& client, const ScanPro
     }));
   }
   std::vector<UserInfo> kept;
+  if (all_protected) all_protected->clear();
   for (size_t i = 0; i < users.size(); ++i) {
     auto it = groups.names_by_user.find(users[i].id);
     std::vector<std::string> names = it == groups.names_by_user.end() ? std::vector<std::string>{} : it->second;
@@ -147,6 +149,7 @@ Result<std::vector<UserInfo>> SelectProtected(GraphClient& client, const ScanPro
         if (profile.rules[r].type == type && profile.rules[r].field == RuleField::kSite) protect = true;
       }
     }
+    if (protect && all_protected) all_protected->push_back(users[i]);
     if (protect && (!in_scope || in_scope(d))) kept.push_back(std::move(users[i]));
   }
   return kept;

@@ -70,9 +70,11 @@ ProfileObject MakeProfileObject(const std::string& type, const std::string& upn,
 // whose drive URL cannot be read (other than "no OneDrive") is kept unless a
 // rule before any site rule decides it, so the run reports the failure
 // instead of silently dropping the user. `in_scope`, when set, narrows the
-// protected users further by their rule decision (a run of one container).
+// protected users further by their rule decision (a run of one container);
+// `all_protected`, when set, receives the protected users of every scope.
 Result<std::vector<UserInfo>> SelectProtected(GraphClient& client, const ScanProfile& profile, const std::string& type,
                                               std::vector<UserInfo> users, int parallel = 4,
-                                              const std::function<bool(const RuleDecision&)>& in_scope = nullptr);
+                                              const std::function<bool(const RuleDecision&)>& in_scope = nullptr,
+                                              std::vector<UserInfo>* all_protected = nullptr);
 
 }  // namespace m365vault::sync

@@ -97,10 +97,7 @@ Daemon::Daemon(Vault& vault, ProfileStore& store, DaemonOptions options)
       RunOptions ro;
       ro.parallel_objects = options_.parallel_objects;
       ro.scope = scope;
-      M365_ASSIGN_OR_RETURN(ro.select_objects, ProfileFilter(vault_, tenant, type, scope));
-      if (!scope.empty()) {  // to tell other scopes' objects from excluded ones
-        M365_ASSIGN_OR_RETURN(ro.select_protected, ProfileFilter(vault_, tenant, type, ""));
-      }
+      M365_RETURN_IF_ERROR(ApplyProfile(vault_, tenant, type, &ro));
       return RunBackup(vault_, tenant, type, ro);
     };
   }

@@ -396,6 +396,50 @@ TEST_CASE("run scopes: the type's runs leave out containers with their own sched
   CHECK(http.requests().empty());
 }
 
+TEST_CASE("run scopes: a container's run looks up the profile's groups once", "[sync][daemon]") {
+  DaemonFixture f;
+  ScanProfile p;
+  p.tenant = "contoso";
+  p.types = {"exchange"};
+  p.mode = ProfileMode::kAdvanced;
+  for (const char* r : {"exchange:include:group:Sales=>vip", "exchange:include:user:*@x=>staff"}) {
+    p.rules.push_back(*ParseRule(r));
+  }
+  REQUIRE(f.store->SetProfile(p, {"exchange", "onedrive"}).ok());
+  FakeHttpClient http;  // each response is scripted once: a second lookup would fail
+  http.Enqueue("/v1.0/groups?$select=id,displayName,mail&$top=999",
+               FakeResponse::Json(200, R"({"value":[{"id":"g1","displayName":"Sales","mail":null}]})"));
+  http.Enqueue("/v1.0/groups/g1/transitiveMembers?$select=id,userPrincipalName&$top=999",
+               FakeResponse::Json(200, R"({"value":[{"@odata.type":"#microsoft.graph.user","id":"1"}]})"));
+  testing::CountingTokenProvider tokens;
+  GraphClientOptions go;
+  go.graph_url = "https://graph.example";
+  GraphClient client(go, http, tokens, f.clock);
+  const std::vector<UserInfo> users = {{"1", "ceo@x", "", ""}, {"2", "ann@x", "", ""}, {"3", "bob@y", "", ""}};
+  auto upns = [](const Result<std::vector<UserInfo>>& r) {
+    REQUIRE(r.ok());
+    std::set<std::string> out;
+    for (const auto& u : *r) out.insert(u.upn);
+    return out;
+  };
+  RunOptions ro;
+  ro.scope = ContainerScope("staff");
+  REQUIRE(ApplyProfile(*f.vault, "contoso", "exchange", &ro).ok());
+  REQUIRE(ro.select_objects);
+  REQUIRE(ro.select_protected);
+  CHECK(upns(ro.select_objects(client, users)) == std::set<std::string>{"ann@x"});
+  CHECK(upns(ro.select_protected(client, users)) == std::set<std::string>{"ceo@x", "ann@x"});
+  CHECK(http.RequestCount("/groups?") == 1);
+  CHECK(http.Unserved() == 0);
+  // A run of everything needs no second selector.
+  RunOptions all;
+  REQUIRE(ApplyProfile(*f.vault, "contoso", "exchange", &all).ok());
+  CHECK_FALSE(all.select_protected);
+  RunOptions unknown;
+  unknown.scope = ContainerScope("nope");
+  CHECK(ApplyProfile(*f.vault, "contoso", "exchange", &unknown).code() == Status::Code::kInvalidArgument);
+}
+
 TEST_CASE("daemon: the parallel limit holds and a running entry is not started twice", "[sync][daemon]") {
   DaemonFixture f;
   std::atomic<bool> release{false};
