@@ -9,6 +9,7 @@
 #include <set>
 
 #include "backend/vault_profiles.h"
+#include "tests/profile_test_util.h"
 #include "sync/schedule/daemon.h"
 #include "sync/schedule/scheduler.h"
 #include "sync/schedule/warnings.h"
@@ -398,13 +399,9 @@ TEST_CASE("run scopes: the type's runs leave out containers with their own sched
 
 TEST_CASE("run scopes: a container's run looks up the profile's groups once", "[sync][daemon]") {
   DaemonFixture f;
-  ScanProfile p;
-  p.tenant = "contoso";
-  p.types = {"exchange"};
-  p.mode = ProfileMode::kAdvanced;
-  for (const char* r : {"exchange:include:group:Sales=>vip", "exchange:include:user:*@x=>staff"}) {
-    p.rules.push_back(*ParseRule(r));
-  }
+  const ScanProfile p =
+      m365vault::testing::AdvancedProfile({"exchange:include:group:Sales=>vip", "exchange:include:user:*@x=>staff",
+                                           "onedrive:include:user:*"});
   REQUIRE(f.store->SetProfile(p, {"exchange", "onedrive"}).ok());
   FakeHttpClient http;  // each response is scripted once: a second lookup would fail
   http.Enqueue("/v1.0/groups?$select=id,displayName,mail&$top=999",
