@@ -44,10 +44,8 @@ class DriveItemTraits final : public ItemTraits {
       c.content_url = drive_path_ + "/items/" + EncodePathSegment(c.id) + "/content";
       // Pre-authenticated and short-lived: a download starts there and asks
       // /content for a fresh one only if it has expired, which saves a Graph
-      // request and its round trip per file. Only over TLS: anything else
-      // goes through /content.
+      // request and its round trip per file.
       c.download_url = JsonString(it, "@microsoft.graph.downloadUrl");
-      if (c.download_url.rfind("https://", 0) != 0) c.download_url.clear();
     }
     c.attrs.mtime_ns = ParseGraphTime(JsonString(it, "lastModifiedDateTime"));
     auto& md = c.attrs.metadata;

@@ -120,8 +120,9 @@ class GraphClient {
   // has its first N bytes dropped); an expired pre-authenticated URL
   // (401/403/404/410 from the download host) is replaced by asking Graph
   // again. With `preauthenticated_url` (a listing's
-  // @microsoft.graph.downloadUrl), the download starts there, without the
-  // Authorization header and without the round trip to Graph for the 302.
+  // @microsoft.graph.downloadUrl, https only: another is ignored), the
+  // download starts there, without the Authorization header and without the
+  // round trip to Graph for the 302.
   // The sink sees every byte exactly once, in order. A sink error aborts the
   // download and is returned as is.
   Result<DownloadResult> Download(std::string_view path_or_url, const BodySink& sink,

@@ -29,7 +29,10 @@ Result<DownloadResult> GraphClient::Download(std::string_view path_or_url, const
                                              std::string_view preauthenticated_url) {
   const std::string api_url = ResolveUrl(path_or_url);
   DownloadResult result;
-  std::string location(preauthenticated_url);  // pre-authenticated URL: the listing's or the last 302's
+  // The pre-authenticated URL: the listing's (only over TLS; any other goes
+  // through Graph), or the last 302's.
+  std::string location;
+  if (preauthenticated_url.rfind("https://", 0) == 0) location = preauthenticated_url;
   uint64_t skip = 0;     // bytes to drop because the server ignored Range
   int redirects = 0;
 

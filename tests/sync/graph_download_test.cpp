@@ -176,6 +176,20 @@ TEST_CASE("An expired or vanished listing URL falls back to /content", "[sync]")
   CHECK_FALSE(reqs[2].Header("Authorization").has_value());
 }
 
+TEST_CASE("A listing URL that is not https is not used", "[sync]") {
+  Fixture f;
+  const std::string data = Content(700);
+  f.http.Enqueue("/content", Redirect(kBlob));
+  f.http.Enqueue("sig=XYZ", Body(200, data));
+  auto r = f.client.Download("/drives/d/items/i/content", f.sink, {}, nullptr, "http://blob.example/dl/abc?sig=XYZ");
+  REQUIRE(r.ok());
+  CHECK(f.received == data);
+  auto reqs = f.http.requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[0].url == "https://graph.example/v1.0/drives/d/items/i/content");
+  CHECK(reqs[1].url == kBlob);
+}
+
 TEST_CASE("Direct 200 from Graph, 404 item, and sink errors", "[sync]") {
   Fixture f;
   SECTION("200 without redirect streams, /$value style") {
