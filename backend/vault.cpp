@@ -253,13 +253,7 @@ Result<std::vector<AuditEntry>> Vault::ListAudit(int limit) {
   std::lock_guard<std::mutex> l(db_->mu());
   Stmt s(*db_, "SELECT time, action, actor, details FROM audit ORDER BY id DESC LIMIT ?");
   s.Bind(1, static_cast<int64_t>(limit > 0 ? limit : -1));
-  std::vector<AuditEntry> out;
-  for (;;) {
-    M365_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3)});
-  }
-  return out;
+  return s.Rows([](Stmt& r) { return AuditEntry{r.Int(0), r.Text(1), r.Text(2), r.Text(3)}; });
 }
 
 }  // namespace m365vault

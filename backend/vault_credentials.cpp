@@ -62,13 +62,9 @@ Result<std::vector<AppCredentialRecord>> Vault::ListAppCredentials(const std::st
   Stmt s(*db_,
          "SELECT name, client_id, credential_kind, created FROM app_credentials WHERE tenant = ? ORDER BY name");
   s.Bind(1, tenant);
-  std::vector<AppCredentialRecord> out;
-  for (;;) {
-    M365_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({tenant, s.Text(0), s.Text(1), ParseKind(s.Text(2)), s.Int(3)});
-  }
-  return out;
+  return s.Rows([&](Stmt& r) {
+    return AppCredentialRecord{tenant, r.Text(0), r.Text(1), ParseKind(r.Text(2)), r.Int(3)};
+  });
 }
 
 Status Vault::RemoveAppCredential(const std::string& tenant, const std::string& name) {

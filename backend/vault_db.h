@@ -17,6 +17,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "backend/bytes.h"
 #include "backend/status.h"
@@ -52,6 +54,18 @@ class VaultDb {
   sqlite3* db_ = nullptr;
 };
 
+// What Stmt::Rows collects of a reader returning T or Result<T>: T.
+template <typename T>
+struct RowType {
+  using type = T;
+  static Result<T> Wrap(T v) { return v; }
+};
+template <typename T>
+struct RowType<Result<T>> {
+  using type = T;
+  static Result<T> Wrap(Result<T> v) { return v; }
+};
+
 class Stmt {
  public:
   // Check ok() (or status()) before use.
@@ -72,6 +86,10 @@ class Stmt {
   Status Run();
   // Steps once: true with a row, false when done; errors in *status.
   Result<bool> Step();
+  // Steps through every row and collects read(*this) of each. `read` returns
+  // a T, or a Result<T> whose error ends the walk and is returned.
+  template <typename Read>
+  auto Rows(Read read) -> Result<std::vector<typename RowType<std::invoke_result_t<Read, Stmt&>>::type>>;
 
   std::string Text(int col);
   int64_t Int(int col);
@@ -82,6 +100,19 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
   Status status_;
 };
+
+template <typename Read>
+auto Stmt::Rows(Read read) -> Result<std::vector<typename RowType<std::invoke_result_t<Read, Stmt&>>::type>> {
+  using Row = RowType<std::invoke_result_t<Read, Stmt&>>;
+  std::vector<typename Row::type> out;
+  for (;;) {
+    M365_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) break;
+    M365_ASSIGN_OR_RETURN(typename Row::type value, Row::Wrap(read(*this)));
+    out.push_back(std::move(value));
+  }
+  return out;
+}
 
 // Appends an audit row (time, action, the OS user, details JSON).
 // REQUIRES: db.mu() held.

@@ -152,13 +152,7 @@ Result<std::vector<JobRecord>> Vault::ListJobs(const JobFilter& filter) {
   Stmt s(*db_, sql.c_str());
   s.Bind(1, static_cast<int64_t>(filter.limit > 0 ? filter.limit : -1));
   if (!filter.tenant.empty()) s.Bind(2, filter.tenant);
-  std::vector<JobRecord> out;
-  for (;;) {
-    M365_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadJob(s));
-  }
-  return out;
+  return s.Rows(ReadJob);
 }
 
 Result<JobRecord> Vault::GetJob(int64_t id) {
@@ -175,13 +169,9 @@ Result<std::vector<JobEvent>> Vault::ListJobEvents(int64_t job_id) {
   Stmt s(*db_,
          "SELECT job_id, time, object, code, reason, hint, level FROM job_events WHERE job_id = ? ORDER BY id");
   s.Bind(1, job_id);
-  std::vector<JobEvent> out;
-  for (;;) {
-    M365_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6)});
-  }
-  return out;
+  return s.Rows([](Stmt& r) {
+    return JobEvent{r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6)};
+  });
 }
 
 }  // namespace m365vault

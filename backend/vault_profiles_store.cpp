@@ -58,15 +58,12 @@ Result<std::unique_ptr<ProfileStore>> ProfileStore::Open(Vault& vault, Clock& cl
     std::lock_guard<std::mutex> l(db->mu());
     M365_RETURN_IF_ERROR(db->Exec(kProfileSchema));
     // Tables of older versions lack the credential column.
-    bool has_credential = false;
-    {
+    std::vector<std::string> columns;
+    {  // finalized before the ALTER TABLE
       Stmt s(*db, "PRAGMA table_info(scan_profiles)");
-      for (;;) {
-        M365_ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) break;
-        has_credential = has_credential || s.Text(1) == "credential";
-      }
+      M365_ASSIGN_OR_RETURN(columns, s.Rows([](Stmt& r) { return r.Text(1); }));
     }
+    const bool has_credential = std::find(columns.begin(), columns.end(), "credential") != columns.end();
     if (!has_credential) {
       M365_RETURN_IF_ERROR(db->Exec("ALTER TABLE scan_profiles ADD COLUMN credential TEXT NOT NULL DEFAULT ''"));
     }
@@ -201,24 +198,20 @@ Result<std::vector<Schedule>> ProfileStore::ListContainerSchedules(const std::st
   Stmt s(*db_,
          "SELECT container, times FROM container_schedules WHERE tenant = ? AND object_type = ? ORDER BY container");
   s.Bind(1, tenant).Bind(2, type);
-  std::vector<Schedule> out;
-  for (;;) {
-    M365_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
+  return s.Rows([&](Stmt& r) -> Result<Schedule> {
     Schedule sc;
     sc.tenant = tenant;
     sc.type = type;
-    sc.container = s.Text(0);
-    auto times = ParseScheduleTimes(s.Text(1));
+    sc.container = r.Text(0);
+    auto times = ParseScheduleTimes(r.Text(1));
     if (!times.ok()) {
       return Status::Corruption("schedule of " + tenant + "/" + type + " container " + sc.container + ": " +
                                 times.status().message());
     }
     sc.minutes = std::move(times).value();
     sc.stored = true;
-    out.push_back(std::move(sc));
-  }
-  return out;
+    return sc;
+  });
 }
 
 Status ProfileStore::RemoveContainerSchedule(const std::string& tenant, const std::string& type,

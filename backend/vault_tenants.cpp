@@ -191,13 +191,7 @@ Result<TenantRecord> Vault::AddTenant(const TenantConfig& config) {
 Result<std::vector<TenantRecord>> Vault::ListTenants() {
   std::lock_guard<std::mutex> l(db_->mu());
   Stmt s(*db_, (std::string("SELECT ") + kTenantColumns + " FROM tenants ORDER BY name").c_str());
-  std::vector<TenantRecord> out;
-  for (;;) {
-    M365_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    out.push_back(ReadTenant(s));
-  }
-  return out;
+  return s.Rows(ReadTenant);
 }
 
 Result<TenantRecord> Vault::GetTenant(const std::string& name) {

@@ -38,13 +38,39 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+// The tenant an emulator generates (tests/graph_emulator/server.js options).
+struct TenantSize {
+  int seed = 7;
+  int users = 4;
+  int messages = 25;  // per user
+  int files = 14;     // per user
+  int max_file_mb = 3;
+  int contacts = 2;   // per user
+  int events = 7;     // per user
+
+  std::vector<std::string> Args() const {
+    const std::pair<const char*, int> options[] = {
+        {"--seed", seed},
+        {"--users", users},
+        {"--messages-per-user", messages},
+        {"--files-per-user", files},
+        {"--max-file-mb", max_file_mb},
+        {"--contacts-per-user", contacts},
+        {"--events-per-user", events},
+    };
+    std::vector<std::string> args;
+    for (const auto& [flag, value] : options) {
+      args.push_back(flag);
+      args.push_back(std::to_string(value));
+    }
+    return args;
+  }
+};
+
 class Emulator {
  public:
-  static std::vector<std::string> DefaultArgs() {
-    return {"--seed", "7", "--users", "4", "--messages-per-user", "25", "--files-per-user", "14",
-            "--max-file-mb", "3", "--contacts-per-user", "2", "--events-per-user", "7"};
-  }
-  explicit Emulator(const fs::path& dir, std::vector<std::string> args = DefaultArgs()) : dir_(dir) {
+  explicit Emulator(const fs::path& dir, const TenantSize& size = {}) : dir_(dir) {
+    std::vector<std::string> args = size.Args();
     fs::create_directories(dir_);
     const std::string script = std::string(M365_REPO_DIR) + "/tests/graph_emulator/server.js";
     args.insert(args.begin(), {"node", script, "--state-dir", dir_.string()});
@@ -129,13 +155,19 @@ struct EmulatorTenant {
   Result<std::unique_ptr<CurlHttpClient>> http;
   std::optional<Control> control;
 
-  EmulatorTenant(const std::string& tag, std::optional<std::vector<std::string>> args, const std::string& passphrase)
+  EmulatorTenant(const std::string& tag, const TenantSize& size, const std::string& passphrase)
       : dir(FreshDir(tag)),
-        emu(dir / "emu", args ? *args : Emulator::DefaultArgs()),
+        emu(dir / "emu", size),
         vault(AddEmulatorTenant(emu, dir / "vault", passphrase)),
         http(CurlHttpClient::Create({})) {
     REQUIRE(http.ok());
     control.emplace(**http, emu["control_url"]);
+  }
+  // The tenant's repository, opened afresh (sees every committed snapshot).
+  std::unique_ptr<Repository> Repo() {
+    auto r = (*vault)->OpenRepository("emu");
+    REQUIRE(r.ok());
+    return std::move(r).value();
   }
   ~EmulatorTenant() {
     control.reset();
@@ -486,7 +518,7 @@ uint64_t Counter(const json& counters, const char* group, const char* kind);
 }  // namespace
 
 TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
-  EmulatorTenant world("e2e", std::nullopt, "e2e passphrase");
+  EmulatorTenant world("e2e", TenantSize{}, "e2e passphrase");
   auto& vault = world.vault;
   Control& control = *world.control;
 
@@ -500,11 +532,7 @@ TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
     REQUIRE_FALSE(r->snapshot_id.empty());
     return std::move(r).value();
   };
-  auto repo = [&] {
-    auto r = (*vault)->OpenRepository("emu");
-    REQUIRE(r.ok());
-    return std::move(r).value();
-  };
+  auto repo = [&] { return world.Repo(); };
 
   // --- 1. first backup == truth
   const Truth truth1 = GetTruth(control);
@@ -699,10 +727,8 @@ size_t SnapshotCount(Vault& vault) {
 TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]") {
   const std::string passphrase = "kill passphrase";
   EmulatorTenant world("kill",
-                       std::vector<std::string>{
-      "--seed", "9", "--users", "3", "--messages-per-user", "20", "--files-per-user", "24",
-      "--max-file-mb", "2", "--contacts-per-user", "2", "--events-per-user", "4"
-                       },
+                       TenantSize{.seed = 9, .users = 3, .messages = 20, .files = 24,
+                                  .max_file_mb = 2, .contacts = 2, .events = 4},
                        passphrase);
   const fs::path& dir = world.dir;
   auto& vault = world.vault;
@@ -759,10 +785,9 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
     int rc = WaitExit(SpawnCli({"check", "emu", "--read-data"}, log));
     INFO(ReadFile(log.string()));
     CHECK(rc == 0);
-    auto r = (*vault)->OpenRepository("emu");
-    REQUIRE(r.ok());
-    CompareOneDrive(**r, od1->snapshot_id, truth1);
-    CompareExchange(**r, ex1->snapshot_id, truth1);
+    auto r = world.Repo();
+    CompareOneDrive(*r, od1->snapshot_id, truth1);
+    CompareExchange(*r, ex1->snapshot_id, truth1);
   }
   // The next backup (the CLI, then in-process for the comparison) catches up.
   {
@@ -771,9 +796,8 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
     CHECK(rc == 0);
   }
   CHECK(SnapshotCount(**vault) == snapshots_before + 2);
-  auto r = (*vault)->OpenRepository("emu");
-  REQUIRE(r.ok());
-  auto list = (*r)->ListSnapshots();
+  auto r = world.Repo();
+  auto list = r->ListSnapshots();
   REQUIRE(list.ok());
   std::string od2, ex2;
   for (const auto& s : *list) {
@@ -782,8 +806,8 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
   }
   REQUIRE_FALSE(od2.empty());
   REQUIRE_FALSE(ex2.empty());
-  CompareOneDrive(**r, od2, truth2);
-  CompareExchange(**r, ex2, truth2);
+  CompareOneDrive(*r, od2, truth2);
+  CompareExchange(*r, ex2, truth2);
   {
     int rc = WaitExit(SpawnCli({"check", "emu", "--read-data"}, log));
     CHECK(rc == 0);
@@ -848,18 +872,12 @@ std::set<std::string> StateObjects(Repository& repo, const std::string& snapshot
 // returning user is backed up afresh.
 TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][departures]") {
   EmulatorTenant world("departures",
-                       std::vector<std::string>{
-      "--seed", "7", "--users", "5", "--messages-per-user", "12", "--files-per-user", "8",
-      "--max-file-mb", "1", "--contacts-per-user", "2", "--events-per-user", "4"
-                       },
+                       TenantSize{.seed = 7, .users = 5, .messages = 12, .files = 8,
+                                  .max_file_mb = 1, .contacts = 2, .events = 4},
                        "departures passphrase");
   auto& vault = world.vault;
   Control& control = *world.control;
-  auto repo = [&] {
-    auto r = (*vault)->OpenRepository("emu");
-    REQUIRE(r.ok());
-    return std::move(r).value();
-  };
+  auto repo = [&] { return world.Repo(); };
   auto run = [&](const std::string& type, RunOptions options = {}) {
     auto r = RunBackup(**vault, "emu", type, options);
     REQUIRE(r.ok());
@@ -1021,10 +1039,8 @@ TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][
 // until an admin accepts it with allow_mass_departure (`--allow-mass-removal`).
 TEST_CASE("a user listing missing many users removes nobody unless allowed", "[sync][e2e][departures]") {
   EmulatorTenant world("mass",
-                       std::vector<std::string>{
-      "--seed", "5", "--users", "9", "--messages-per-user", "3", "--files-per-user", "1",
-      "--max-file-mb", "1", "--contacts-per-user", "1", "--events-per-user", "1"
-                       },
+                       TenantSize{.seed = 5, .users = 9, .messages = 3, .files = 1,
+                                  .max_file_mb = 1, .contacts = 1, .events = 1},
                        "mass passphrase");
   auto& vault = world.vault;
   Control& control = *world.control;
@@ -1061,9 +1077,8 @@ TEST_CASE("a user listing missing many users removes nobody unless allowed", "[s
   RunResult accepted = run(allow);
   CHECK(accepted.status == JobStatus::kSucceeded);
   CHECK(accepted.removed.size() == gone.size());
-  auto repo2 = (*vault)->OpenRepository("emu");
-  REQUIRE(repo2.ok());
-  for (const auto& upn : gone) CHECK(FileHashes(**repo2, accepted.snapshot_id, SafeName(upn)).empty());
+  auto repo2 = world.Repo();
+  for (const auto& upn : gone) CHECK(FileHashes(*repo2, accepted.snapshot_id, SafeName(upn)).empty());
 }
 
 TEST_CASE("MissingUsers counts the previous snapshot's users absent from the listing", "[sync][departures]") {

@@ -144,18 +144,41 @@ TEST_CASE("An expired pre-authenticated URL is re-requested from Graph", "[sync]
   CHECK_FALSE(reqs[3].Header("Authorization").has_value());
 }
 
+namespace {
+
+const std::string kContentUrl = "https://graph.example/v1.0/drives/d/items/i/content";
+
+// A request as a test expects it: where it went, and whether it carried the token.
+struct Expected {
+  std::string url;
+  bool authorized;
+};
+
+// Downloads the item starting at `listing_url` (responses already scripted);
+// checks that the sink got `data` after `refreshes` URL refreshes, through
+// exactly the `expected` requests.
+void CheckListingDownload(Fixture& f, const std::string& listing_url, const std::string& data, int refreshes,
+                          const std::vector<Expected>& expected) {
+  auto r = f.client.Download("/drives/d/items/i/content", f.sink, {}, nullptr, listing_url);
+  REQUIRE(r.ok());
+  CHECK(r->url_refreshes == refreshes);
+  CHECK(f.received == data);
+  auto reqs = f.http.requests();
+  REQUIRE(reqs.size() == expected.size());
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    INFO("request " << i);
+    CHECK(reqs[i].url == expected[i].url);
+    CHECK(reqs[i].Header("Authorization").has_value() == expected[i].authorized);
+  }
+}
+
+}  // namespace
+
 TEST_CASE("A listing's download URL is fetched first, without Graph or Authorization", "[sync]") {
   Fixture f;
   const std::string data = Content(2500);
   f.http.Enqueue("sig=XYZ", Body(200, data));
-  auto r = f.client.Download("/drives/d/items/i/content", f.sink, {}, nullptr, kBlob);
-  REQUIRE(r.ok());
-  CHECK(r->url_refreshes == 0);
-  CHECK(f.received == data);
-  auto reqs = f.http.requests();
-  REQUIRE(reqs.size() == 1);
-  CHECK(reqs[0].url == kBlob);
-  CHECK_FALSE(reqs[0].Header("Authorization").has_value());
+  CheckListingDownload(f, kBlob, data, 0, {{kBlob, false}});
 }
 
 TEST_CASE("An expired or vanished listing URL falls back to /content", "[sync]") {
@@ -165,15 +188,7 @@ TEST_CASE("An expired or vanished listing URL falls back to /content", "[sync]")
   f.http.Enqueue("sig=XYZ", Body(status, "expired"));
   f.http.Enqueue("/content", Redirect(kBlob2));
   f.http.Enqueue("sig=NEW", Body(200, data));
-  auto r = f.client.Download("/drives/d/items/i/content", f.sink, {}, nullptr, kBlob);
-  REQUIRE(r.ok());
-  CHECK(r->url_refreshes == 1);
-  CHECK(f.received == data);
-  auto reqs = f.http.requests();
-  REQUIRE(reqs.size() == 3);
-  CHECK(reqs[1].url == "https://graph.example/v1.0/drives/d/items/i/content");
-  CHECK(reqs[1].Header("Authorization").has_value());
-  CHECK_FALSE(reqs[2].Header("Authorization").has_value());
+  CheckListingDownload(f, kBlob, data, 1, {{kBlob, false}, {kContentUrl, true}, {kBlob2, false}});
 }
 
 TEST_CASE("A listing URL that is not https is not used", "[sync]") {
@@ -181,13 +196,7 @@ TEST_CASE("A listing URL that is not https is not used", "[sync]") {
   const std::string data = Content(700);
   f.http.Enqueue("/content", Redirect(kBlob));
   f.http.Enqueue("sig=XYZ", Body(200, data));
-  auto r = f.client.Download("/drives/d/items/i/content", f.sink, {}, nullptr, "http://blob.example/dl/abc?sig=XYZ");
-  REQUIRE(r.ok());
-  CHECK(f.received == data);
-  auto reqs = f.http.requests();
-  REQUIRE(reqs.size() == 2);
-  CHECK(reqs[0].url == "https://graph.example/v1.0/drives/d/items/i/content");
-  CHECK(reqs[1].url == kBlob);
+  CheckListingDownload(f, "http://blob.example/dl/abc?sig=XYZ", data, 0, {{kContentUrl, true}, {kBlob, false}});
 }
 
 TEST_CASE("Direct 200 from Graph, 404 item, and sink errors", "[sync]") {
