@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,22 @@ ItemChange ParseIdentity(const nlohmann::json& item, const char* removed_marker)
 // Runs fn(i) for i in [0, n) on up to `threads` threads; the first error wins
 // and stops the remaining work.
 Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn);
+
+// Every item of a paged collection (no request options), as `parse` makes it;
+// items it gives nullopt for are left out. The first failed page fails it.
+template <typename T>
+Result<std::vector<T>> ListAll(GraphClient& client, const std::string& path,
+                               const std::function<std::optional<T>(const nlohmann::json&)>& parse) {
+  std::vector<T> out;
+  auto paged = client.ForEachPage(path, {}, [&](const nlohmann::json& page) -> Status {
+    for (const auto& item : page.value("value", nlohmann::json::array())) {
+      if (std::optional<T> v = parse(item)) out.push_back(std::move(*v));
+    }
+    return Status::OK();
+  });
+  if (!paged.ok()) return paged.status();
+  return out;
+}
 // Creates `path` as a directory when it does not exist yet.
 Status EnsureDirectory(SnapshotWriter& writer, const std::string& path, const EntryAttributes& attrs = {});
 // A failure of an object or container as a job event; `level` is

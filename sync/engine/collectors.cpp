@@ -11,18 +11,13 @@
 namespace m365vault::sync {
 
 Result<std::vector<UserInfo>> ListUsers(GraphClient& client) {
-  std::vector<UserInfo> users;
-  auto paged = client.ForEachPage("/users?$select=id,userPrincipalName,mail,displayName&$top=999", {},
-                                  [&](const nlohmann::json& page) -> Status {
-                                    for (const auto& u : page.value("value", nlohmann::json::array())) {
-                                      UserInfo info{JsonString(u, "id"), JsonString(u, "userPrincipalName"),
-                                                    JsonString(u, "displayName"), JsonString(u, "mail")};
-                                      if (!info.id.empty()) users.push_back(std::move(info));
-                                    }
-                                    return Status::OK();
-                                  });
-  if (!paged.ok()) return paged.status();
-  return users;
+  return ListAll<UserInfo>(client, "/users?$select=id,userPrincipalName,mail,displayName&$top=999",
+                           [](const nlohmann::json& u) -> std::optional<UserInfo> {
+                             UserInfo info{JsonString(u, "id"), JsonString(u, "userPrincipalName"),
+                                           JsonString(u, "displayName"), JsonString(u, "mail")};
+                             if (info.id.empty()) return std::nullopt;
+                             return info;
+                           });
 }
 
 std::string UserDirName(const UserInfo& user) { return SafeName(user.upn.empty() ? user.id : user.upn); }

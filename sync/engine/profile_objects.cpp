@@ -17,37 +17,26 @@ namespace {
 }  // namespace
 
 Result<std::vector<GroupInfo>> ListGroups(GraphClient& client) {
-  std::vector<GroupInfo> groups;
-  auto paged = client.ForEachPage("/groups?$select=id,displayName,mail&$top=999", {},
-                                  [&](const nlohmann::json& page) -> Status {
-                                    for (const auto& g : page.value("value", nlohmann::json::array())) {
-                                      GroupInfo info{JsonString(g, "id"), JsonString(g, "displayName"),
-                                                     JsonString(g, "mail")};
-                                      if (!info.id.empty()) groups.push_back(std::move(info));
-                                    }
-                                    return Status::OK();
-                                  });
-  if (!paged.ok()) return paged.status();
-  return groups;
+  return ListAll<GroupInfo>(client, "/groups?$select=id,displayName,mail&$top=999",
+                            [](const nlohmann::json& g) -> std::optional<GroupInfo> {
+                              GroupInfo info{JsonString(g, "id"), JsonString(g, "displayName"), JsonString(g, "mail")};
+                              if (info.id.empty()) return std::nullopt;
+                              return info;
+                            });
 }
 
 Result<std::vector<std::string>> ListGroupUserIds(GraphClient& client, const std::string& group_id) {
-  std::vector<std::string> ids;
   // No OData cast (.../microsoft.graph.user): Graph serves it only as an
   // advanced query; the members' @odata.type tells users apart instead.
   const std::string path =
       "/groups/" + EncodePathSegment(group_id) + "/transitiveMembers?$select=id,userPrincipalName&$top=999";
-  auto paged = client.ForEachPage(path, {}, [&](const nlohmann::json& page) -> Status {
-    for (const auto& m : page.value("value", nlohmann::json::array())) {
-      const std::string type = JsonString(m, "@odata.type");
-      if (!type.empty() && type != "#microsoft.graph.user") continue;  // groups, devices, contacts, ...
-      std::string id = JsonString(m, "id");
-      if (!id.empty()) ids.push_back(std::move(id));
-    }
-    return Status::OK();
+  return ListAll<std::string>(client, path, [](const nlohmann::json& m) -> std::optional<std::string> {
+    const std::string type = JsonString(m, "@odata.type");
+    if (!type.empty() && type != "#microsoft.graph.user") return std::nullopt;  // groups, devices, contacts, ...
+    std::string id = JsonString(m, "id");
+    if (id.empty()) return std::nullopt;
+    return id;
   });
-  if (!paged.ok()) return paged.status();
-  return ids;
 }
 
 bool GroupMatches(const std::string& pattern, const GroupInfo& group) {
