@@ -64,6 +64,7 @@ class BorrowedStorage final : public Storage {
  public:
   explicit BorrowedStorage(Storage& base) : base_(base) {}
   Status Write(std::string_view n, ByteView d) override { return base_.Write(n, d); }
+  Result<std::unique_ptr<ObjectWriter>> Create(std::string_view n) override { return base_.Create(n); }
   Result<Bytes> Read(std::string_view n) override { return base_.Read(n); }
   Result<Bytes> ReadRange(std::string_view n, uint64_t o, uint64_t l) override { return base_.ReadRange(n, o, l); }
   Result<uint64_t> Size(std::string_view n) override { return base_.Size(n); }

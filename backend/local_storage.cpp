@@ -112,105 +112,146 @@ Result<std::string> LocalStorage::PathOf(std::string_view name) const {
   return root_ + "/" + std::string(name);
 }
 
-// Writes a large object (a pack) without copying it through the page cache:
-// the 4 KiB-aligned bulk with O_DIRECT, staged through a small aligned
-// buffer (kDirectChunk per thread), the tail with a normal write. The data is fsynced right after anyway, so the page cache
-// would only cost a kernel copy and page allocations (a third of a OneDrive
-// backup's CPU before). Returns false (nothing written) when the file system
-// refuses O_DIRECT, so the caller falls back to a buffered write.
 namespace {
 
-constexpr size_t kDirectMin = 1 << 20;
-constexpr size_t kDirectAlign = 4096;
-constexpr size_t kDirectChunk = 1 << 20;
+// Streams an object into a temporary file beside its final name; Commit
+// fsyncs it, renames it over the name and fsyncs the folder. A large object (a
+// pack) goes out with O_DIRECT in 1 MiB blocks staged through an aligned
+// buffer: the data is fsynced right away anyway, so the page cache would only
+// cost a kernel copy and page allocations (a third of a OneDrive backup's CPU
+// once). A file system that refuses O_DIRECT (tmpfs at open, others at the
+// first write) gets buffered writes instead, as small objects do.
+class LocalObjectWriter final : public ObjectWriter {
+ public:
+  static Result<std::unique_ptr<ObjectWriter>> Open(std::string path, bool direct) {
+    const std::string dir = path.substr(0, path.rfind('/'));
+    M365_RETURN_IF_ERROR(MakeDirs(dir));
+    uint8_t rnd[8];
+    crypto::RandomBytes(rnd, sizeof rnd);
+    std::string tmp = dir + "/" + kTempMarker + ToHex(ByteView(rnd, sizeof rnd));
+    constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+    int fd = direct ? ::open(tmp.c_str(), kFlags | O_DIRECT, 0600) : -1;
+    if (fd < 0 && (!direct || errno == EINVAL)) {
+      direct = false;
+      fd = ::open(tmp.c_str(), kFlags, 0600);
+    }
+    if (fd < 0) return ErrnoStatus(errno, "create", tmp);
+    std::unique_ptr<LocalObjectWriter> w(new LocalObjectWriter(std::move(path), std::move(tmp), fd));
+    if (direct) {
+      void* buffer = nullptr;
+      if (::posix_memalign(&buffer, kAlign, kBlock) != 0) return Status::NoSpace("out of memory for " + w->tmp_);
+      w->buffer_ = static_cast<uint8_t*>(buffer);
+      w->direct_ = true;
+    }
+    return std::unique_ptr<ObjectWriter>(std::move(w));
+  }
 
-Result<bool> WriteDirect(const std::string& tmp, ByteView data) {
-  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, 0600));
-  if (fd.get() < 0) {
-    if (errno == EINVAL) return false;  // e.g. tmpfs
-    return ErrnoStatus(errno, "create", tmp);
-  }
-  const size_t bulk = data.size() / kDirectAlign * kDirectAlign;
-  thread_local std::unique_ptr<uint8_t, decltype(&std::free)> buffer(nullptr, &std::free);
-  if (!buffer) {
-    void* p = nullptr;
-    if (::posix_memalign(&p, kDirectAlign, kDirectChunk) != 0) return Status::NoSpace("out of memory for " + tmp);
-    buffer.reset(static_cast<uint8_t*>(p));
-  }
-  Status st;
-  for (size_t at = 0; st.ok() && at < bulk; at += kDirectChunk) {
-    const size_t n = std::min(kDirectChunk, bulk - at);
-    std::memcpy(buffer.get(), data.data() + at, n);
-    if (at == 0) {
-      // Some file systems accept O_DIRECT at open but not these writes
-      // (a larger alignment): then the buffered path does the whole file.
-      ssize_t w;
-      do {
-        w = ::write(fd.get(), buffer.get(), n);
-      } while (w < 0 && errno == EINTR);
-      if (w < 0 && errno == EINVAL) {
-        ::unlink(tmp.c_str());
-        return false;
-      }
-      if (w < 0) {
-        st = ErrnoStatus(errno, "write", tmp);
-      } else if (static_cast<size_t>(w) < n) {
-        st = WriteAll(fd.get(), ByteView(buffer.get() + w, n - static_cast<size_t>(w)), tmp);
-      }
-      continue;
-    }
-    st = WriteAll(fd.get(), ByteView(buffer.get(), n), tmp);
-  }
-  if (st.ok() && bulk < data.size()) {
-    int flags = ::fcntl(fd.get(), F_GETFL);
-    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_DIRECT) != 0) {
-      st = ErrnoStatus(errno, "fcntl", tmp);
-    } else {
-      st = WriteAll(fd.get(), data.subspan(bulk), tmp);
+  ~LocalObjectWriter() override {
+    std::free(buffer_);
+    if (fd_ >= 0) {
+      ::close(fd_);
+      ::unlink(tmp_.c_str());
     }
   }
-  if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus(errno, "fsync", tmp);
-  int raw = fd.release();
-  if (::close(raw) != 0 && st.ok()) st = ErrnoStatus(errno, "close", tmp);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
+
+  Status Append(ByteView data) override {
+    if (!status_.ok()) return status_;
+    if (fd_ < 0) return Status::InvalidArgument("append after commit: " + path_);
+    while (direct_ && !data.empty()) {
+      const size_t n = std::min(kBlock - fill_, data.size());
+      std::memcpy(buffer_ + fill_, data.data(), n);
+      fill_ += n;
+      data = data.subspan(n);
+      if (fill_ == kBlock) status_ = WriteStaged(kBlock);
+      if (!status_.ok()) return status_;
+    }
+    if (!data.empty()) status_ = WriteAll(fd_, data, tmp_);
+    return status_;
+  }
+
+  Status Commit() override {
+    if (!status_.ok()) return status_;
+    if (fd_ < 0) return Status::InvalidArgument("second commit: " + path_);
+    Status st;
+    const size_t aligned = fill_ / kAlign * kAlign;
+    if (aligned > 0) st = WriteStaged(aligned);
+    if (st.ok() && fill_ > 0) {  // the unaligned tail: O_DIRECT takes whole blocks only
+      st = Buffered();
+      if (st.ok()) st = WriteStaged(fill_);
+    }
+    if (st.ok() && ::fsync(fd_) != 0) st = ErrnoStatus(errno, "fsync", tmp_);
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0 && st.ok()) st = ErrnoStatus(errno, "close", tmp_);
+    if (st.ok() && ::rename(tmp_.c_str(), path_.c_str()) != 0) st = ErrnoStatus(errno, "rename", path_);
+    if (st.ok()) st = FsyncDir(path_.substr(0, path_.rfind('/')));
+    if (!st.ok()) {
+      ::unlink(tmp_.c_str());
+      status_ = st;
+    }
     return st;
   }
-  return true;
-}
+
+ private:
+  static constexpr size_t kAlign = 4096;
+  static constexpr size_t kBlock = 1 << 20;
+
+  LocalObjectWriter(std::string path, std::string tmp, int fd)
+      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
+
+  // Writes the first n staged bytes (a multiple of kAlign under O_DIRECT) and
+  // keeps the rest at the start of the buffer.
+  Status WriteStaged(size_t n) {
+    if (direct_) {
+      ssize_t w;
+      do {
+        w = ::write(fd_, buffer_, n);
+      } while (w < 0 && errno == EINTR);
+      if (w < 0 && errno != EINVAL) return ErrnoStatus(errno, "write", tmp_);
+      if (w < 0) {
+        M365_RETURN_IF_ERROR(Buffered());  // the file system wants a larger alignment
+        w = 0;
+      }
+      M365_RETURN_IF_ERROR(WriteAll(fd_, ByteView(buffer_ + w, n - static_cast<size_t>(w)), tmp_));
+    } else {
+      M365_RETURN_IF_ERROR(WriteAll(fd_, ByteView(buffer_, n), tmp_));
+    }
+    fill_ -= n;
+    std::memmove(buffer_, buffer_ + n, fill_);
+    return Status::OK();
+  }
+
+  Status Buffered() {
+    if (!direct_) return Status::OK();
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) return ErrnoStatus(errno, "fcntl", tmp_);
+    direct_ = false;
+    return Status::OK();
+  }
+
+  std::string path_, tmp_;
+  int fd_;                     // -1 once committed
+  bool direct_ = false;        // O_DIRECT, staging through buffer_
+  uint8_t* buffer_ = nullptr;  // kBlock bytes, kAlign-aligned, when direct_ began
+  size_t fill_ = 0;            // staged bytes
+  Status status_;              // the first failure; later calls repeat it
+};
+
+// Objects at least this large are written with O_DIRECT.
+constexpr size_t kDirectMin = 1 << 20;
 
 }  // namespace
 
+Result<std::unique_ptr<ObjectWriter>> LocalStorage::Create(std::string_view name) {
+  M365_ASSIGN_OR_RETURN(std::string path, PathOf(name));
+  return LocalObjectWriter::Open(std::move(path), /*direct=*/true);
+}
+
 Status LocalStorage::Write(std::string_view name, ByteView data) {
   M365_ASSIGN_OR_RETURN(std::string path, PathOf(name));
-  std::string dir = path.substr(0, path.rfind('/'));
-  M365_RETURN_IF_ERROR(MakeDirs(dir));
-  uint8_t rnd[8];
-  crypto::RandomBytes(rnd, sizeof rnd);
-  std::string tmp = dir + "/" + kTempMarker + ToHex(ByteView(rnd, sizeof rnd));
-  if (data.size() >= kDirectMin) {
-    M365_ASSIGN_OR_RETURN(bool written, WriteDirect(tmp, data));
-    if (written) {
-      if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        Status st = ErrnoStatus(errno, "rename", path);
-        ::unlink(tmp.c_str());
-        return st;
-      }
-      return FsyncDir(dir);
-    }
-  }
-  ScopedFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return ErrnoStatus(errno, "create", tmp);
-  Status st = WriteAll(fd.get(), data, tmp);
-  if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus(errno, "fsync", tmp);
-  int raw = fd.release();
-  if (::close(raw) != 0 && st.ok()) st = ErrnoStatus(errno, "close", tmp);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = ErrnoStatus(errno, "rename", path);
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return FsyncDir(dir);
+  M365_ASSIGN_OR_RETURN(auto writer, LocalObjectWriter::Open(std::move(path), data.size() >= kDirectMin));
+  M365_RETURN_IF_ERROR(writer->Append(data));
+  return writer->Commit();
 }
 
 Result<Bytes> LocalStorage::Read(std::string_view name) {

@@ -25,6 +25,7 @@ class LocalStorage final : public Storage {
   ~LocalStorage() override;
 
   Status Write(std::string_view name, ByteView data) override;
+  Result<std::unique_ptr<ObjectWriter>> Create(std::string_view name) override;
   Result<Bytes> Read(std::string_view name) override;
   Result<Bytes> ReadRange(std::string_view name, uint64_t offset, uint64_t length) override;
   Result<uint64_t> Size(std::string_view name) override;

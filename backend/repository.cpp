@@ -6,11 +6,10 @@
 
 #include <cstring>
 #include <filesystem>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "backend/repository_impl.h"
-
-#include <sys/mman.h>
 
 namespace m365vault {
 
@@ -66,30 +65,87 @@ RepositoryImpl::~RepositoryImpl() {
 }
 
 void RepositoryImpl::UploadLoop() {
+  PackSink sinks[2];  // an uncommitted pack's writer discards its file
   std::unique_lock<std::mutex> l(up_mu_);
   for (;;) {
     up_cv_.wait(l, [this] { return up_stop_ || !up_queue_.empty(); });
     if (up_queue_.empty()) return;
-    OpenPack pack = std::move(up_queue_.front());
+    PackPiece piece = std::move(up_queue_.front());
     up_queue_.pop_front();
     up_busy_ = true;
+    up_cv_.notify_all();  // room in the queue
     l.unlock();
-    Status st = WritePack(std::move(pack));
+    Status st = WritePiece(piece, sinks[piece.k]);
     l.lock();
     up_busy_ = false;
+    if (free_pieces_.size() < kMaxQueuedPieces) {
+      piece.bytes.clear();
+      free_pieces_.push_back(std::move(piece.bytes));
+    }
     if (!st.ok() && up_error_.ok()) up_error_ = st;
     up_cv_.notify_all();
   }
 }
 
-Status RepositoryImpl::EnqueuePack(OpenPack pack) {
+Status RepositoryImpl::WritePiece(PackPiece& piece, PackSink& sink) {
+  Status& st = sink.status;
+  if (st.ok() && !sink.writer) {
+    auto writer = storage_->Create(format::PackName(piece.pack));
+    if (writer.ok()) {
+      sink.writer = std::move(*writer);
+    } else {
+      st = writer.status();
+    }
+  }
+  if (st.ok()) st = sink.writer->Append(piece.bytes);
+  if (!piece.last) return st.WithContext("writing pack");
+  if (st.ok()) st = sink.writer->Commit();
+  sink.writer.reset();
+  const Status result = std::move(st);
+  st = Status::OK();  // the next pack starts afresh
+  if (!result.ok()) {
+    ForgetInFlight(piece.entries);
+    return result.WithContext("writing pack");
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  for (format::PackEntry& e : piece.entries) {
+    in_flight_.erase(e.id);
+    e.loc.pack = piece.pack;
+    pending_[e.id] = e.loc;
+  }
+  ++packs_written_;
+  return Status::OK();
+}
+
+void RepositoryImpl::ForgetInFlight(const std::vector<format::PackEntry>& entries) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const format::PackEntry& e : entries) in_flight_.erase(e.id);
+}
+
+Status RepositoryImpl::EnqueuePiece(PackPiece piece) {
   std::unique_lock<std::mutex> l(up_mu_);
   if (!uploader_.joinable()) uploader_ = std::thread([this] { UploadLoop(); });
-  up_cv_.wait(l, [this] { return up_queue_.empty() || !up_error_.ok(); });
-  if (!up_error_.ok()) return up_error_;
-  up_queue_.push_back(std::move(pack));
+  up_cv_.wait(l, [this] { return up_queue_.size() < kMaxQueuedPieces || !up_error_.ok(); });
+  if (!up_error_.ok()) {
+    Status st = up_error_;
+    l.unlock();
+    ForgetInFlight(piece.entries);  // the pack is never written
+    return st;
+  }
+  up_queue_.push_back(std::move(piece));
   up_cv_.notify_all();
   return Status::OK();
+}
+
+Bytes RepositoryImpl::TakePieceBuffer() {
+  if (!free_pieces_.empty()) {
+    Bytes b = std::move(free_pieces_.back());
+    free_pieces_.pop_back();
+    return b;
+  }
+  Bytes b;
+  b.reserve(2 * kPieceSize + (64 << 10));  // a piece ends with a blob of up to ~1 MiB, or the trailer
+  return b;
 }
 
 Status RepositoryImpl::WaitUploads() {
@@ -217,21 +273,6 @@ Status RepositoryImpl::ResaveBlob(BlobType type, const BlobId& id, ByteView plai
   return Save(type, id, plaintext, true).status();
 }
 
-namespace {
-
-// A new pack buffer is a fresh mapping (collectors.cpp keeps large blocks in
-// mmap), and filling it took a page fault per 4 KiB: 12 % of a OneDrive
-// backup's CPU. Transparent huge pages, where the kernel offers them on
-// request, fill it with a fault per 2 MiB instead.
-void AdviseHugePages(const Bytes& buf) {
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(buf.data()) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(buf.data()) + buf.capacity()) & ~(kHuge - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-}
-
-}  // namespace
-
 Result<bool> RepositoryImpl::Save(BlobType type, const BlobId& id, ByteView plaintext, bool force) {
   if (plaintext.size() > UINT32_MAX / 2) return Status::InvalidArgument("blob too large");
   {
@@ -254,64 +295,55 @@ Result<bool> RepositoryImpl::Save(BlobType type, const BlobId& id, ByteView plai
   thread_local Bytes scratch;
   const format::BlobBody body = format::EncodeBlob(plaintext, options_.zstd_level, &scratch);
 
-  int k = PackClass(type);
-  OpenPack full;
-  {
-    std::lock_guard<std::mutex> l(pack_mu_[k]);
-    OpenPack& p = packs_[k];
-    if (p.buf.empty()) {
-      if (k == 0) {  // data packs fill up; tree packs rarely
-        p.buf.reserve(options_.pack_size + (1 << 20) + (64 << 10));  // room for a last 1 MiB chunk and the trailer
-        AdviseHugePages(p.buf);
-      }
-      format::PutHeader(&p.buf);
+  const int k = PackClass(type);
+  std::lock_guard<std::mutex> l(pack_mu_[k]);
+  OpenPack& p = packs_[k];
+  if (p.entries.empty()) {  // a new pack
+    crypto::RandomBytes(p.id.bytes.data(), p.id.bytes.size());
+    {
+      std::lock_guard<std::mutex> ul(up_mu_);
+      p.piece = TakePieceBuffer();
     }
-    const size_t offset = p.buf.size();
-    format::SealBlobBody(keys_, type, id, body, &p.buf);
-    const size_t sealed_size = p.buf.size() - offset;
-    bytes_plain_ += plaintext.size();
-    bytes_stored_ += sealed_size;
-    ++blobs_saved_;
-    format::PackEntry e{id, {BlobId{}, type, static_cast<uint32_t>(offset), static_cast<uint32_t>(sealed_size),
-                             static_cast<uint32_t>(plaintext.size())}};
-    p.entries.push_back(e);
-    if (p.buf.size() < options_.pack_size) return true;
-    full = std::move(p);
-    p = OpenPack{};
+    format::PutHeader(&p.piece);
+    p.size = p.piece.size();
   }
-  M365_RETURN_IF_ERROR(EnqueuePack(std::move(full)));
+  const size_t before = p.piece.size();
+  format::SealBlobBody(keys_, type, id, body, &p.piece);
+  const size_t sealed_size = p.piece.size() - before;
+  format::PackEntry e{id, {BlobId{}, type, static_cast<uint32_t>(p.size), static_cast<uint32_t>(sealed_size),
+                           static_cast<uint32_t>(plaintext.size())}};
+  p.entries.push_back(e);
+  p.size += sealed_size;
+  bytes_plain_ += plaintext.size();
+  bytes_stored_ += sealed_size;
+  ++blobs_saved_;
+  if (p.size >= options_.pack_size) M365_RETURN_IF_ERROR(ClosePack(k));
+  if (p.piece.size() >= kPieceSize) {
+    Bytes next;
+    {
+      std::lock_guard<std::mutex> ul(up_mu_);
+      next = TakePieceBuffer();
+    }
+    Status st = EnqueuePiece(PackPiece{k, p.id, std::exchange(p.piece, std::move(next)), false, {}});
+    if (!st.ok()) {  // the pack can no longer be completed
+      ForgetInFlight(p.entries);
+      p = OpenPack{};
+      return st;
+    }
+  }
   return true;
 }
 
-Status RepositoryImpl::WritePack(OpenPack pack) {
-  format::AppendTrailer(keys_, pack.entries, &pack.buf);
-  // A random name: hashing every pack again cost 14 % of ingest CPU, and the
-  // AEAD of each blob and of the trailer already detects any altered byte.
-  BlobId pack_id;
-  crypto::RandomBytes(pack_id.bytes.data(), pack_id.bytes.size());
-  Status st = storage_->Write(format::PackName(pack_id), pack.buf);
-  std::lock_guard<std::mutex> l(mu_);
-  for (format::PackEntry& e : pack.entries) {
-    in_flight_.erase(e.id);
-    if (st.ok()) {
-      e.loc.pack = pack_id;
-      pending_[e.id] = e.loc;
-    }
-  }
-  if (st.ok()) ++packs_written_;
-  return st.WithContext("writing pack");
+Status RepositoryImpl::ClosePack(int k) {
+  OpenPack p = std::exchange(packs_[k], OpenPack{});
+  format::AppendTrailer(keys_, p.entries, &p.piece);
+  return EnqueuePiece(PackPiece{k, p.id, std::move(p.piece), true, std::move(p.entries)});
 }
 
 Status RepositoryImpl::Flush() {
   for (int k = 0; k < 2; ++k) {
-    OpenPack p;
-    {
-      std::lock_guard<std::mutex> l(pack_mu_[k]);
-      if (packs_[k].entries.empty()) continue;
-      p = std::move(packs_[k]);
-      packs_[k] = OpenPack{};
-    }
-    M365_RETURN_IF_ERROR(EnqueuePack(std::move(p)));
+    std::lock_guard<std::mutex> l(pack_mu_[k]);
+    if (!packs_[k].entries.empty()) M365_RETURN_IF_ERROR(ClosePack(k));
   }
   M365_RETURN_IF_ERROR(WaitUploads());
   std::vector<format::PackEntry> entries;

@@ -4,8 +4,8 @@
 // Split by concern: repository.cpp (open, blobs, packs, index),
 // repository_snapshots.cpp (manifests), repository_lock.cpp (locks).
 //
-// Lock order: pack_mu_[k] before mu_; never hold either across storage I/O
-// except mu_ never, pack_mu_ never (packs are taken out before writing).
+// Lock order: pack_mu_[k] before up_mu_, and either before mu_; none is held
+// across storage I/O (the pack writer thread writes with no lock held).
 #pragma once
 
 #include <atomic>
@@ -70,19 +70,46 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   Status WriteConfig();
 
  private:
+  // The pack being filled in one class. Its sealed bytes go to the pack
+  // writer thread in pieces of about kPieceSize, so no pack is held whole.
   struct OpenPack {
-    Bytes buf;
+    BlobId id;                               // the pack's random name
+    Bytes piece;                             // sealed bytes not handed over yet
+    uint64_t size = 0;                       // bytes of the pack so far
+    std::vector<format::PackEntry> entries;  // offsets from the pack's start
+  };
+  // A piece of a pack on its way to storage; the last one carries the pack's
+  // trailer and its entries, which are indexed once the pack is committed.
+  struct PackPiece {
+    int k = 0;
+    BlobId pack;
+    Bytes bytes;
+    bool last = false;
     std::vector<format::PackEntry> entries;
   };
+  // The pack of one class the writer thread is writing.
+  struct PackSink {
+    std::unique_ptr<ObjectWriter> writer;
+    Status status;  // the pack's first failure: its later pieces are dropped
+  };
+  static constexpr size_t kPieceSize = 1 << 20;
+  static constexpr size_t kMaxQueuedPieces = 4;
 
   Result<bool> Save(BlobType type, const BlobId& id, ByteView plaintext, bool force);
-  // Finishes and writes the pack taken out of packs_[k].
-  Status WritePack(OpenPack pack);
-  // Hands a full pack to the uploader thread (at most one waits), so workers
-  // keep compressing and sealing while a pack is written and fsync'd. Returns
-  // the first error of an earlier upload.
-  Status EnqueuePack(OpenPack pack);
-  // Waits until every enqueued pack is written; the first upload error.
+  // Hands packs_[k] over whole: its last piece with the trailer. Needs pack_mu_[k].
+  Status ClosePack(int k);
+  // Queues a piece for the pack writer thread (pieces of a pack in order, so
+  // under its pack_mu_), waiting while kMaxQueuedPieces wait. Returns the first
+  // error of an earlier write.
+  Status EnqueuePiece(PackPiece piece);
+  // A piece buffer, recycled when one is free. Needs up_mu_.
+  Bytes TakePieceBuffer();
+  // Writes a piece (the writer thread); at the last one, commits the pack and
+  // indexes its blobs, or forgets them if any piece failed.
+  Status WritePiece(PackPiece& piece, PackSink& sink);
+  // Drops blobs that will never be written from in_flight_.
+  void ForgetInFlight(const std::vector<format::PackEntry>& entries);
+  // Waits until every queued piece is written; the first write error.
   Status WaitUploads();
   void UploadLoop();
   Result<std::optional<format::BlobLocation>> Locate(const BlobId& id);
@@ -107,8 +134,9 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
 
   std::mutex up_mu_;
   std::condition_variable up_cv_;
-  std::deque<OpenPack> up_queue_;  // GUARDED_BY(up_mu_)
-  bool up_busy_ = false;           // GUARDED_BY(up_mu_): a pack is being written
+  std::deque<PackPiece> up_queue_;  // GUARDED_BY(up_mu_)
+  std::vector<Bytes> free_pieces_;   // GUARDED_BY(up_mu_): buffers to reuse
+  bool up_busy_ = false;           // GUARDED_BY(up_mu_): a piece is being written
   bool up_stop_ = false;           // GUARDED_BY(up_mu_)
   Status up_error_;                // GUARDED_BY(up_mu_)
   std::thread uploader_;           // started on first use (fork-safe)

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,12 +30,26 @@ struct ObjectInfo {
   uint64_t size = 0;
 };
 
+// A new object written in pieces (a pack as it fills), so the writer need not
+// hold it whole. Nothing is visible under its name until Commit, which has
+// Write's guarantees; an object destroyed without a successful Commit is
+// discarded. Not safe for concurrent use.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual Status Append(ByteView data) = 0;
+  virtual Status Commit() = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
 
   // Atomically creates or replaces `name` with `data`, durably.
   virtual Status Write(std::string_view name, ByteView data) = 0;
+  // Starts writing `name` in pieces. The default gathers the pieces in memory
+  // and calls Write at Commit; LocalStorage streams them to disk.
+  virtual Result<std::unique_ptr<ObjectWriter>> Create(std::string_view name);
   // Reads the whole object. NotFound if absent.
   virtual Result<Bytes> Read(std::string_view name) = 0;
   // Reads `length` bytes at `offset`. Corruption if the object is shorter.

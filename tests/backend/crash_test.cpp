@@ -89,6 +89,41 @@ std::unique_ptr<MemStorage> RunCrashingAt(const std::map<std::string, Bytes>& ba
   return mem;
 }
 
+
+// A MemStorage whose disk fills up: streamed objects (packs) fail with NoSpace
+// once `budget` bytes have been appended to them in all.
+class FillingStorage final : public Storage {
+ public:
+  FillingStorage(MemStorage& base, size_t budget) : base_(base), budget_(budget) {}
+  Status Write(std::string_view n, ByteView d) override { return base_.Write(n, d); }
+  Result<std::unique_ptr<ObjectWriter>> Create(std::string_view n) override {
+    return std::unique_ptr<ObjectWriter>(new Writer(*this, std::string(n)));
+  }
+  Result<Bytes> Read(std::string_view n) override { return base_.Read(n); }
+  Result<Bytes> ReadRange(std::string_view n, uint64_t o, uint64_t l) override { return base_.ReadRange(n, o, l); }
+  Result<uint64_t> Size(std::string_view n) override { return base_.Size(n); }
+  Result<std::vector<ObjectInfo>> List(std::string_view p) override { return base_.List(p); }
+  Status Remove(std::string_view n) override { return base_.Remove(n); }
+  std::string Describe() const override { return "filling"; }
+
+ private:
+  struct Writer final : ObjectWriter {
+    Writer(FillingStorage& s, std::string n) : storage(s), name(std::move(n)) {}
+    Status Append(ByteView d) override {
+      if (d.size() > storage.budget_) return Status::NoSpace("disk full writing " + name);
+      storage.budget_ -= d.size();
+      data.insert(data.end(), d.begin(), d.end());
+      return Status::OK();
+    }
+    Status Commit() override { return storage.base_.Write(name, data); }
+    FillingStorage& storage;
+    std::string name;
+    Bytes data;
+  };
+  MemStorage& base_;
+  std::atomic<size_t> budget_;
+};
+
 }  // namespace
 
 TEST_CASE("a backup stopped at any storage step loses nothing committed", "[backend][crash]") {
@@ -220,4 +255,49 @@ TEST_CASE("locks: shared coexist, exclusive excludes", "[backend][lock]") {
   REQUIRE(t.repo->Lock(LockMode::kShared, "backup").status().code() == Status::Code::kBusy);
   x2->reset();
   REQUIRE(t.repo->Lock(LockMode::kShared, "backup").ok());
+}
+
+// The disk fills up in the middle of a pack, at its last piece, or between
+// packs: the error reaches the caller, no pack is half-visible, and no blob of
+// an unwritten pack is reported as stored (so a later save writes it again
+// instead of counting it as a duplicate).
+TEST_CASE("a pack that cannot be written completely is reported and not counted", "[backend][crash]") {
+  REQUIRE(crypto::InitCrypto());
+  RepositoryOptions opts = TestRepo::SmallOptions();
+  opts.pack_size = 4 << 20;  // several 1 MiB pieces per pack; 40 blobs make 3 packs
+  for (size_t budget = 5 << 20; budget <= (10 << 20); budget += 256 << 10) {
+    INFO("pack bytes that fit: " << budget);
+    MemStorage mem;
+    crypto::SecretKey master = crypto::SecretKey::Random();
+    auto repo = Repository::Init(std::make_unique<FillingStorage>(mem, budget), master, "contoso", opts);
+    REQUIRE(repo.ok());
+    std::vector<std::pair<BlobId, Bytes>> blobs;
+    Status st;
+    for (int i = 0; i < 40 && st.ok(); ++i) {
+      Bytes b = RandomBytes(256 << 10, 500 + i);
+      const BlobId id = (*repo)->HashBlob(b);
+      blobs.emplace_back(id, std::move(b));
+      st = (*repo)->SaveBlob(BlobType::kData, id, blobs.back().second).status();
+    }
+    if (st.ok()) st = (*repo)->Flush();
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.code() == Status::Code::kNoSpace);
+    CHECK_THAT(st.ToString(), Catch::Contains("writing pack"));
+
+    size_t stored = 0;
+    for (const auto& [id, data] : blobs) {
+      if (!(*repo)->HasBlob(id)) continue;
+      ++stored;
+      auto back = (*repo)->LoadBlob(BlobType::kData, id);
+      REQUIRE(back.ok());
+      CHECK(*back == data);
+    }
+    CHECK(stored >= 15);  // the first pack was committed
+    CHECK(stored < 40);
+    auto packs = mem.List("data/");
+    REQUIRE(packs.ok());
+    uint64_t visible = 0;
+    for (const ObjectInfo& o : *packs) visible += o.size;
+    CHECK(visible <= budget);  // nothing half-written is visible
+  }
 }

@@ -135,3 +135,56 @@ TEST_CASE("large objects round-trip on disk and on tmpfs, aligned or not", "[bac
   }
 }
 
+
+// Packs are streamed: Create, Append in pieces of any size, Commit. The object
+// must not exist before Commit, must hold exactly the pieces after it, and an
+// object abandoned before Commit must leave no file at all.
+TEST_CASE("objects streamed in pieces appear whole at commit, or not at all", "[backend][storage]") {
+  std::vector<std::string> bases = {"/tmp"};
+  if (std::filesystem::is_directory("/dev/shm")) bases.push_back("/dev/shm");
+  auto no_files_under = [](const std::string& dir) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      if (e.is_regular_file()) return false;
+    }
+    return true;
+  };
+  for (const std::string& base : bases) {
+    TempDir dir(base.c_str());
+    INFO(dir.path);
+    auto s = LocalStorage::Open(dir.path + "/repo", true);
+    REQUIRE(s.ok());
+    const std::string name = "data/cd/streamed";
+    Bytes expect;
+    {
+      auto w = (*s)->Create(name);
+      REQUIRE(w.ok());
+      uint64_t seed = 1;
+      for (size_t piece : {size_t{1}, size_t{4095}, size_t{1} << 20, size_t{3000000}, size_t{7}, size_t{4096},
+                           (size_t{1} << 20) - 4104}) {
+        Bytes b = RandomBytes(piece, seed++);
+        expect.insert(expect.end(), b.begin(), b.end());
+        REQUIRE((*w)->Append(b).ok());
+        CHECK((*s)->Size(name).status().IsNotFound());
+      }
+      auto listed = (*s)->List("data/");
+      REQUIRE(listed.ok());
+      CHECK(listed->empty());
+      REQUIRE((*w)->Commit().ok());
+      CHECK_FALSE((*w)->Append(expect).ok());
+      CHECK_FALSE((*w)->Commit().ok());
+    }
+    auto back = (*s)->Read(name);
+    REQUIRE(back.ok());
+    CHECK(back->size() == expect.size());
+    CHECK(*back == expect);
+    REQUIRE((*s)->Remove(name).ok());
+
+    {  // abandoned halfway: no object, no temporary file
+      auto w = (*s)->Create("data/ef/abandoned");
+      REQUIRE(w.ok());
+      REQUIRE((*w)->Append(RandomBytes(5 << 20, 9)).ok());
+    }
+    CHECK((*s)->Size("data/ef/abandoned").status().IsNotFound());
+    CHECK(no_files_under(dir.path + "/repo"));
+  }
+}
