@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <filesystem>
 
 #include "backend/crypto.h"
@@ -138,16 +140,15 @@ class LocalObjectWriter final : public ObjectWriter {
     if (fd < 0) return ErrnoStatus(errno, "create", tmp);
     std::unique_ptr<LocalObjectWriter> w(new LocalObjectWriter(std::move(path), std::move(tmp), fd));
     if (direct) {
-      void* buffer = nullptr;
-      if (::posix_memalign(&buffer, kAlign, kBlock) != 0) return Status::NoSpace("out of memory for " + w->tmp_);
-      w->buffer_ = static_cast<uint8_t*>(buffer);
+      w->buffer_ = TakeBuffer();
+      if (w->buffer_ == nullptr) return Status::NoSpace("out of memory for " + w->tmp_);
       w->direct_ = true;
     }
     return std::unique_ptr<ObjectWriter>(std::move(w));
   }
 
   ~LocalObjectWriter() override {
-    std::free(buffer_);
+    GiveBuffer(buffer_);
     if (fd_ >= 0) {
       ::close(fd_);
       ::unlink(tmp_.c_str());
@@ -195,6 +196,40 @@ class LocalObjectWriter final : public ObjectWriter {
  private:
   static constexpr size_t kAlign = 4096;
   static constexpr size_t kBlock = 1 << 20;
+
+  // Staging buffers, two kept for reuse (a data and a tree pack are written
+  // at once): a fresh 1 MiB mapping for every pack costs 256 page faults.
+  static std::mutex& PoolMutex() {
+    static std::mutex mu;
+    return mu;
+  }
+  static std::vector<uint8_t*>& Pool() {
+    static std::vector<uint8_t*> pool;
+    return pool;
+  }
+  static uint8_t* TakeBuffer() {
+    {
+      std::lock_guard<std::mutex> l(PoolMutex());
+      if (!Pool().empty()) {
+        uint8_t* b = Pool().back();
+        Pool().pop_back();
+        return b;
+      }
+    }
+    void* b = nullptr;
+    return ::posix_memalign(&b, kAlign, kBlock) == 0 ? static_cast<uint8_t*>(b) : nullptr;
+  }
+  static void GiveBuffer(uint8_t* b) {
+    if (b == nullptr) return;
+    {
+      std::lock_guard<std::mutex> l(PoolMutex());
+      if (Pool().size() < 2) {
+        Pool().push_back(b);
+        return;
+      }
+    }
+    std::free(b);
+  }
 
   LocalObjectWriter(std::string path, std::string tmp, int fd)
       : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}

@@ -78,7 +78,7 @@ void RepositoryImpl::UploadLoop() {
     Status st = WritePiece(piece, sinks[piece.k]);
     l.lock();
     up_busy_ = false;
-    if (free_pieces_.size() < kMaxQueuedPieces) {
+    if (free_pieces_.size() < kMaxPieces) {
       piece.bytes.clear();
       free_pieces_.push_back(std::move(piece.bytes));
     }

@@ -94,6 +94,9 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   };
   static constexpr size_t kPieceSize = 1 << 20;
   static constexpr size_t kMaxQueuedPieces = 4;
+  // Pieces that can exist at once (an open one per class, the queued ones,
+  // the one being written), all kept for reuse: no allocation once warm.
+  static constexpr size_t kMaxPieces = kMaxQueuedPieces + 3;
 
   Result<bool> Save(BlobType type, const BlobId& id, ByteView plaintext, bool force);
   // Hands packs_[k] over whole: its last piece with the trailer. Needs pack_mu_[k].
@@ -135,7 +138,7 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   std::mutex up_mu_;
   std::condition_variable up_cv_;
   std::deque<PackPiece> up_queue_;  // GUARDED_BY(up_mu_)
-  std::vector<Bytes> free_pieces_;   // GUARDED_BY(up_mu_): buffers to reuse
+  std::vector<Bytes> free_pieces_;   // GUARDED_BY(up_mu_): up to kMaxPieces buffers to reuse
   bool up_busy_ = false;           // GUARDED_BY(up_mu_): a piece is being written
   bool up_stop_ = false;           // GUARDED_BY(up_mu_)
   Status up_error_;                // GUARDED_BY(up_mu_)

@@ -14,7 +14,7 @@
 #       a large OneDrive (generated on the fly, --max-file-mb 300)
 # Usage: bench/sync_bench.sh [BUILD_DIR]   (default: build)
 # Scale knobs (environment): TP_USERS=8 TP_MSGS=300 TP_FILES=100 (up to 16 MB each: ~1 GB) TP_BUDGET=16 INC_USERS=10 INC_MSGS=10000
-#   DRIVE_FILES=400 (files of the big drive, 0-300 MiB each: ~3.4 GB) MAILBOX_MSGS=100000 (one
+#   DRIVE_FILES=2300 (files of the big drive, 0-300 MiB each: ~10 GB) MAILBOX_MSGS=100000 (one
 #   mailbox backed up alone; 0 skips it) PARTS="a b c" (which parts to run).
 # Prints a summary; raw JSON lines go to $OUT/results.jsonl (OUT default /tmp/m365vault-sync-bench).
 set -euo pipefail
@@ -27,7 +27,7 @@ TIME=/usr/bin/time
 OUT=${OUT:-/tmp/m365vault-sync-bench}
 TP_USERS=${TP_USERS:-8} TP_MSGS=${TP_MSGS:-300} TP_FILES=${TP_FILES:-100} TP_BUDGET=${TP_BUDGET:-16}
 INC_USERS=${INC_USERS:-10} INC_MSGS=${INC_MSGS:-10000}
-DRIVE_FILES=${DRIVE_FILES:-400} MAILBOX_MSGS=${MAILBOX_MSGS:-100000} PARTS=${PARTS:-a b c}
+DRIVE_FILES=${DRIVE_FILES:-2300} MAILBOX_MSGS=${MAILBOX_MSGS:-100000} PARTS=${PARTS:-a b c}
 rm -rf "$OUT"; mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 export M365VAULT_PASSPHRASE="bench passphrase" M365VAULT_TEST_FAST_KDF=1
