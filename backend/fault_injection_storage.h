@@ -70,6 +70,7 @@ class BorrowedStorage final : public Storage {
   Result<uint64_t> Size(std::string_view n) override { return base_.Size(n); }
   Result<std::vector<ObjectInfo>> List(std::string_view p) override { return base_.List(p); }
   Status Remove(std::string_view n) override { return base_.Remove(n); }
+  Result<uint64_t> RemoveUnfinished() override { return base_.RemoveUnfinished(); }
   std::string Describe() const override { return base_.Describe(); }
 
  private:

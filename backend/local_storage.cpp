@@ -386,6 +386,21 @@ Result<std::vector<ObjectInfo>> LocalStorage::List(std::string_view prefix) {
   return out;
 }
 
+Result<uint64_t> LocalStorage::RemoveUnfinished() {
+  uint64_t freed = 0;
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(root_, ec), end;
+  if (ec) return ErrnoStatus(ec.value(), "list", root_);
+  for (; it != end; it.increment(ec)) {
+    if (ec) return ErrnoStatus(ec.value(), "list", root_);
+    if (!it->is_regular_file(ec) || it->path().filename().string().rfind(kTempMarker, 0) != 0) continue;
+    const uint64_t size = it->file_size(ec);
+    if (::unlink(it->path().c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove", it->path().string());
+    freed += ec ? 0 : size;
+  }
+  return freed;
+}
+
 Status LocalStorage::Remove(std::string_view name) {
   M365_ASSIGN_OR_RETURN(std::string path, PathOf(name));
   ForgetFd(std::string(name));

@@ -31,6 +31,7 @@ class LocalStorage final : public Storage {
   Result<uint64_t> Size(std::string_view name) override;
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override;
   Status Remove(std::string_view name) override;
+  Result<uint64_t> RemoveUnfinished() override;
   std::string Describe() const override { return root_; }
 
  private:

@@ -58,6 +58,7 @@ struct PruneReport {
   uint64_t packs_deleted = 0, packs_repacked = 0, packs_kept = 0;
   uint64_t blobs_live = 0, blobs_removed = 0;
   uint64_t bytes_before = 0, bytes_after = 0;
+  uint64_t unfinished_bytes_removed = 0;  // temp files of killed writers
 };
 
 Result<PruneReport> Prune(Repository& repo, const PruneOptions& options);

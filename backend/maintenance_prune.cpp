@@ -146,6 +146,8 @@ Result<PruneReport> Prune(Repository& repo, const PruneOptions& opts) {
     M365_RETURN_IF_ERROR(repo.storage().Remove(to_delete[i]));
   }
   M365_RETURN_IF_ERROR(in.SyncIndex());
+  // 7. what killed writers left (no one writes under the exclusive lock)
+  M365_ASSIGN_OR_RETURN(report.unfinished_bytes_removed, repo.storage().RemoveUnfinished());
   M365_ASSIGN_OR_RETURN(std::vector<ObjectInfo> final_packs, repo.storage().List("data/"));
   for (const ObjectInfo& f : final_packs) report.bytes_after += f.size;
   return report;

@@ -61,6 +61,11 @@ class Storage {
   virtual Result<std::vector<ObjectInfo>> List(std::string_view prefix) = 0;
   // Removes an object; OK if it was already absent.
   virtual Status Remove(std::string_view name) = 0;
+  // Removes what writes that never completed left behind (the temp file of a
+  // pack whose process was killed) and returns the bytes freed. Only while no
+  // one writes: prune calls it under its exclusive lock. The default has
+  // nothing to remove.
+  virtual Result<uint64_t> RemoveUnfinished() { return uint64_t{0}; }
   // A human-readable location, for messages ("/srv/backup/contoso").
   virtual std::string Describe() const = 0;
 };

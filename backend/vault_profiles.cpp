@@ -231,7 +231,7 @@ Result<std::vector<int>> ParseScheduleTimes(std::string_view text) {
 }
 
 std::string FormatMinute(int minute) {
-  char buf[8];
+  char buf[16];
   snprintf(buf, sizeof(buf), "%02d:%02d", minute / 60, minute % 60);
   return buf;
 }

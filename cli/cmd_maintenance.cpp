@@ -57,7 +57,7 @@ int RunCheck(Context& ctx, const CheckCmdOptions& o) {
   counts.items = report->data_blobs + report->trees;
   counts.bytes = report->bytes_read;
   for (const auto& e : report->errors) {
-    (void)(*vault)->AddJobEvent({*job, 0, o.tenant, "", e, "run 'm365vault check --read-data' and see docs/cli.md"});
+    (void)(*vault)->AddJobEvent({*job, 0, o.tenant, "", e, "run 'm365vault check --read-data' and see docs/cli.md", "top"});
   }
   (void)(*vault)->FinishJob(*job, report->ok() ? JobStatus::kSucceeded : JobStatus::kFailed, counts, "",
                             report->ok() ? "" : std::to_string(report->errors.size()) + " problems found");
@@ -140,12 +140,17 @@ int RunPrune(Context& ctx, const PruneCmdOptions& o) {
                           {"blobs_live", report->blobs_live},
                           {"blobs_removed", report->blobs_removed},
                           {"bytes_before", report->bytes_before},
-                          {"bytes_after", report->bytes_after}});
+                          {"bytes_after", report->bytes_after},
+                          {"unfinished_bytes_removed", report->unfinished_bytes_removed}});
   } else {
     ctx.out() << (o.dry_run ? "Would prune" : "Pruned") << " tenant " << o.tenant << ": " << report->snapshots_forgotten
               << " snapshots forgotten, " << report->blobs_removed << " blobs removed, " << report->packs_deleted
               << " packs deleted, " << report->packs_repacked << " repacked, " << report->packs_kept << " kept; "
-              << FormatBytes(report->bytes_before) << " -> " << FormatBytes(report->bytes_after) << "\n";
+              << FormatBytes(report->bytes_before) << " -> " << FormatBytes(report->bytes_after);
+    if (report->unfinished_bytes_removed > 0) {
+      ctx.out() << "; " << FormatBytes(report->unfinished_bytes_removed) << " left by interrupted writes removed";
+    }
+    ctx.out() << "\n";
   }
   return kExitOk;
 }

@@ -72,7 +72,7 @@ Result<DiscoveryReport> RunDiscovery(Vault& vault, ProfileStore& store, const st
     for (const auto& [type, state] : u.types) {
       if (state.rfind("error", 0) == 0) {
         errors = true;
-        (void)vault.AddJobEvent({job, 0, u.upn + "/" + type, "", state, "check the app's permissions"});
+        (void)vault.AddJobEvent({job, 0, u.upn + "/" + type, "", state, "check the app's permissions", "top"});
       }
     }
   }

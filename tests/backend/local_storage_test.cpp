@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "backend/local_storage.h"
+#include "backend/maintenance.h"
 #include "test_util.h"
 
 using namespace m365vault;
@@ -187,4 +188,45 @@ TEST_CASE("objects streamed in pieces appear whole at commit, or not at all", "[
     CHECK((*s)->Size("data/ef/abandoned").status().IsNotFound());
     CHECK(no_files_under(dir.path + "/repo"));
   }
+}
+
+// A backup killed mid-pack leaves the pack's temp file (never listed, never
+// read). Prune, which runs alone under its exclusive lock, removes such files
+// and says how much it freed; the snapshots stay whole.
+TEST_CASE("prune removes the temp files of writers that were killed", "[backend][storage][prune]") {
+  TempDir dir;
+  crypto::SecretKey master = crypto::SecretKey::Random();
+  RepositoryOptions opts;
+  opts.cache_dir = dir.path + "/cache";
+  auto repo = Repository::Init(std::move(LocalStorage::Open(dir.path + "/repo", true)).value(), master, "contoso", opts);
+  REQUIRE(repo.ok());
+  const Bytes content = RandomBytes(3 << 20, 77);
+  auto w = SnapshotWriter::Start(**repo, nullptr);
+  REQUIRE(w.ok());
+  REQUIRE((*w)->PutFile("u/file.bin", content, Attrs()).ok());
+  auto snap = (*w)->Commit(SnapshotInfo{});
+  REQUIRE(snap.ok());
+
+  // What a killed writer leaves: a temp file beside the packs.
+  std::filesystem::create_directories(dir.path + "/repo/data/7f");
+  const std::string leftover = dir.path + "/repo/data/7f/.tmp-0123456789abcdef";
+  {
+    std::FILE* f = std::fopen(leftover.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    const Bytes junk = RandomBytes(12345, 5);
+    REQUIRE(std::fwrite(junk.data(), 1, junk.size(), f) == junk.size());
+    std::fclose(f);
+  }
+  auto before = (*repo)->storage().List("data/");
+  REQUIRE(before.ok());
+  for (const ObjectInfo& o : *before) CHECK(o.name.find(".tmp-") == std::string::npos);
+
+  auto report = Prune(**repo, PruneOptions{});
+  REQUIRE(report.ok());
+  CHECK(report->unfinished_bytes_removed == 12345);
+  CHECK_FALSE(std::filesystem::exists(leftover));
+  CHECK(ReadPath(**repo, *snap, "u/file.bin") == content);
+  auto after = Prune(**repo, PruneOptions{});
+  REQUIRE(after.ok());
+  CHECK(after->unfinished_bytes_removed == 0);
 }

@@ -254,8 +254,8 @@ TEST_CASE("the profile store: lazy express default, set/get, schedules, audit", 
     REQUIRE(sc.ok());
     CHECK_FALSE(sc->stored);
     CHECK(sc->minutes == kDefaultScheduleTimes);
-    REQUIRE((*store)->SetSchedule({"contoso", "exchange", {360, 1080}, true}).ok());
-    CHECK((*store)->SetSchedule({"contoso", "exchange", {1, 2, 3, 4, 5}, true}).code() ==
+    REQUIRE((*store)->SetSchedule({"contoso", "exchange", {360, 1080}, true, ""}).ok());
+    CHECK((*store)->SetSchedule({"contoso", "exchange", {1, 2, 3, 4, 5}, true, ""}).code() ==
           Status::Code::kInvalidArgument);
     sc = (*store)->GetSchedule("contoso", "exchange");
     CHECK(sc->minutes == std::vector<int>{360, 1080});

@@ -129,7 +129,7 @@ TEST_CASE("a version 1 vault.db is migrated in place and keeps its rows", "[vaul
     auto v = MakeVault(dir);
     REQUIRE(v->AddTenant(Contoso()).ok());
     job = *v->StartJob("contoso", "backup", "exchange");
-    REQUIRE(v->AddJobEvent({job, 0, "alice@x/Mail/Inbox/m1", "E", "reason", "hint"}).ok());
+    REQUIRE(v->AddJobEvent({job, 0, "alice@x/Mail/Inbox/m1", "E", "reason", "hint", "content"}).ok());
     REQUIRE(v->FinishJob(job, JobStatus::kPartial, {1, 1, 0, 5, 500}, "", "").ok());
   }
   {
@@ -442,10 +442,10 @@ TEST_CASE("jobs and their events round-trip", "[vault]") {
 
   clock.Advance(std::chrono::seconds(5));
   REQUIRE(v->AddJobEvent({*id, 0, "alice@contoso.com/Mail/Inbox/AAMk1", "ErrorItemNotFound", "item vanished",
-                          "nothing to do; it was deleted during the run"})
+                          "nothing to do; it was deleted during the run", "content"})
               .ok());
-  REQUIRE(v->AddJobEvent({*id, 0, "bob@contoso.com", "MailboxNotEnabledForRESTAPI", "no mailbox", ""}).ok());
-  REQUIRE(v->AddJobEvent({999, 0, "x", "", "y", ""}).IsNotFound());
+  REQUIRE(v->AddJobEvent({*id, 0, "bob@contoso.com", "MailboxNotEnabledForRESTAPI", "no mailbox", "", "top"}).ok());
+  REQUIRE(v->AddJobEvent({999, 0, "x", "", "y", "", ""}).IsNotFound());
 
   clock.Advance(std::chrono::seconds(60));
   JobCounts done{3, 2, 1, 120, 4096};

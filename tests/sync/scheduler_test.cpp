@@ -65,9 +65,9 @@ TEST_CASE("scheduler: a missed run is caught up once, never a backlog", "[sync][
 }
 
 TEST_CASE("scheduler: entries already running are not due", "[sync][scheduler]") {
-  std::vector<ScheduleEntry> e = {{"a", "exchange", {0}, std::nullopt, false},
-                                  {"a", "onedrive", {0}, std::nullopt, true},
-                                  {"b", "exchange", {0}, kMidnight + minutes(1), false}};
+  std::vector<ScheduleEntry> e = {{"a", "exchange", {0}, std::nullopt, false, ""},
+                                  {"a", "onedrive", {0}, std::nullopt, true, ""},
+                                  {"b", "exchange", {0}, kMidnight + minutes(1), false, ""}};
   auto due = DueEntries(e, kMidnight + hours(1));
   REQUIRE(due.size() == 1);
   CHECK(due[0]->type == "exchange");
@@ -117,11 +117,11 @@ TEST_CASE("warnings fire exactly at the thresholds", "[sync][warnings]") {
 
 TEST_CASE("job events are classified by the depth of their object path", "[sync][warnings]") {
   JobRecord j = Job(JobStatus::kPartial, 10, 1, 90);
-  std::vector<JobEvent> events = {{7, 0, "alice@x", "", "r", ""},
-                                  {7, 0, "bob@x/Mail", "", "r", ""},
-                                  {7, 0, "carol@x/Mail/Inbox/m1", "", "r", ""},
-                                  {7, 0, "carol@x/Mail/Inbox/m2", "", "r", ""},
-                                  {7, 0, "carol@x/Mail/Inbox/m2", "", "again", ""}};
+  std::vector<JobEvent> events = {{7, 0, "alice@x", "", "r", "", ""},
+                                  {7, 0, "bob@x/Mail", "", "r", "", ""},
+                                  {7, 0, "carol@x/Mail/Inbox/m1", "", "r", "", ""},
+                                  {7, 0, "carol@x/Mail/Inbox/m2", "", "r", "", ""},
+                                  {7, 0, "carol@x/Mail/Inbox/m2", "", "again", "", ""}};
   JobLevels l = ClassifyJob(j, events);
   CHECK(l.top.total == 10);
   CHECK(l.top.failed == 1);
@@ -249,7 +249,7 @@ struct DaemonFixture {
 
 TEST_CASE("daemon: first pass protects every tenant, then only at slots; missed slots once", "[sync][daemon]") {
   DaemonFixture f;
-  REQUIRE(f.store->SetSchedule({"contoso", "exchange", {360, 1080}, true}).ok());
+  REQUIRE(f.store->SetSchedule({"contoso", "exchange", {360, 1080}, true, ""}).ok());
   Daemon d(*f.vault, *f.store, f.Options(/*max_parallel=*/16));
   auto started = d.Tick();
   REQUIRE(started.ok());
@@ -298,7 +298,7 @@ TEST_CASE("daemon: a container with its own schedule runs at its times; the type
   p.mode = ProfileMode::kAdvanced;
   for (const char* r : {"exchange:include:user:ceo@*=>vip", "exchange:include:user:*=>staff"}) p.rules.push_back(*ParseRule(r));
   REQUIRE(f.store->SetProfile(p, {"exchange", "onedrive"}).ok());
-  REQUIRE(f.store->SetSchedule({"contoso", "exchange", {360}, true}).ok());
+  REQUIRE(f.store->SetSchedule({"contoso", "exchange", {360}, true, ""}).ok());
   REQUIRE(f.store->SetSchedule({"contoso", "exchange", {180, 540}, true, "vip"}).ok());
   // A schedule of a container the profile does not name is kept but unused.
   REQUIRE(f.store->SetSchedule({"contoso", "exchange", {60}, true, "gone"}).ok());
