@@ -78,7 +78,7 @@ void RepositoryImpl::UploadLoop() {
     Status st = WritePiece(piece, sinks[piece.k]);
     l.lock();
     up_busy_ = false;
-    if (free_pieces_.size() < kMaxPieces) {
+    if (free_pieces_.size() < kMaxPieces && piece.bytes.capacity() <= kPieceCapacity) {
       piece.bytes.clear();
       free_pieces_.push_back(std::move(piece.bytes));
     }
@@ -144,7 +144,7 @@ Bytes RepositoryImpl::TakePieceBuffer() {
     return b;
   }
   Bytes b;
-  b.reserve(2 * kPieceSize + (64 << 10));  // a piece ends with a blob of up to ~1 MiB, or the trailer
+  b.reserve(kPieceCapacity);
   return b;
 }
 
@@ -293,6 +293,12 @@ Result<bool> RepositoryImpl::Save(BlobType type, const BlobId& id, ByteView plai
   // Compression runs outside the pack lock; sealing (several GB/s) writes
   // straight into the open pack under it, which saves a copy of every byte.
   thread_local Bytes scratch;
+  struct ShrinkLater {  // a huge blob (the tree of 100,000 mails) leaves no huge buffer behind
+    Bytes& b;
+    ~ShrinkLater() {
+      if (b.capacity() > 2 * kPieceSize) Bytes().swap(b);
+    }
+  } shrink_later{scratch};
   const format::BlobBody body = format::EncodeBlob(plaintext, options_.zstd_level, &scratch);
 
   const int k = PackClass(type);

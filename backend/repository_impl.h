@@ -93,6 +93,9 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
     Status status;  // the pack's first failure: its later pieces are dropped
   };
   static constexpr size_t kPieceSize = 1 << 20;
+  // A piece ends with a blob of up to ~1 MiB, or the trailer; one that grew
+  // past this (a huge tree blob) is not kept for reuse.
+  static constexpr size_t kPieceCapacity = 2 * kPieceSize + (64 << 10);
   static constexpr size_t kMaxQueuedPieces = 4;
   // Pieces that can exist at once (an open one per class, the queued ones,
   // the one being written), all kept for reuse: no allocation once warm.
