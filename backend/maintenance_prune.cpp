@@ -108,14 +108,14 @@ Result<PruneReport> Prune(Repository& repo, const PruneOptions& opts) {
   report.blobs_removed = indexed - report.blobs_live;
   if (opts.dry_run) return report;
 
-  // 3. repack
+  // 3. repack (the pack writer may write index files already while it runs)
+  std::vector<std::string> before = in.WrittenIndexFiles();
   size_t n = 0;
   for (const format::PackEntry& e : to_repack) {
     if (++n % 256 == 0) progress("repacking " + std::to_string(n) + "/" + std::to_string(to_repack.size()));
     M365_ASSIGN_OR_RETURN(Bytes plain, repo.LoadBlob(e.loc.type, e.id));
     M365_RETURN_IF_ERROR(in.ResaveBlob(e.loc.type, e.id, plain));
   }
-  std::vector<std::string> before = in.WrittenIndexFiles();
   M365_RETURN_IF_ERROR(repo.Flush());
   std::vector<std::string> after = in.WrittenIndexFiles();
   std::set<std::string> repack_index(after.begin() + before.size(), after.end());

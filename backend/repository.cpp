@@ -107,14 +107,18 @@ Status RepositoryImpl::WritePiece(PackPiece& piece, PackSink& sink) {
     ForgetInFlight(piece.entries);
     return result.WithContext("writing pack");
   }
-  std::lock_guard<std::mutex> l(mu_);
-  for (format::PackEntry& e : piece.entries) {
-    in_flight_.erase(e.id);
-    e.loc.pack = piece.pack;
-    pending_[e.id] = e.loc;
+  size_t pending = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (format::PackEntry& e : piece.entries) {
+      in_flight_.erase(e.id);
+      e.loc.pack = piece.pack;
+      pending_[e.id] = e.loc;
+    }
+    ++packs_written_;
+    pending = pending_.size();
   }
-  ++packs_written_;
-  return Status::OK();
+  return pending >= options_.index_batch ? WriteIndex() : Status::OK();
 }
 
 void RepositoryImpl::ForgetInFlight(const std::vector<format::PackEntry>& entries) {
@@ -352,9 +356,15 @@ Status RepositoryImpl::Flush() {
     if (!packs_[k].entries.empty()) M365_RETURN_IF_ERROR(ClosePack(k));
   }
   M365_RETURN_IF_ERROR(WaitUploads());
+  return WriteIndex();
+}
+
+Status RepositoryImpl::WriteIndex() {
+  std::lock_guard<std::mutex> w(index_write_mu_);
   std::vector<format::PackEntry> entries;
   {
     std::lock_guard<std::mutex> l(mu_);
+    entries.reserve(pending_.size());
     for (const auto& [id, loc] : pending_) entries.push_back({id, loc});
   }
   if (entries.empty()) return Status::OK();

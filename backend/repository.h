@@ -48,6 +48,10 @@ struct RepositoryOptions {
   unsigned threads = 0;
   // Used only by Init: chunking parameters fixed for the repository's life.
   ChunkerParams chunker;
+  // Blobs of written packs indexed in memory at most: past this many, the
+  // pack writer writes an index file for them (Flush writes the rest), so a
+  // run of millions of blobs does not hold all their locations.
+  size_t index_batch = 16384;
 };
 
 enum class LockMode { kShared, kExclusive };

@@ -117,6 +117,9 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   void ForgetInFlight(const std::vector<format::PackEntry>& entries);
   // Waits until every queued piece is written; the first write error.
   Status WaitUploads();
+  // Writes an index file for the blobs in pending_ and moves them to the index
+  // cache (the pack writer past options_.index_batch, and Flush).
+  Status WriteIndex();
   void UploadLoop();
   Result<std::optional<format::BlobLocation>> Locate(const BlobId& id);
   static int PackClass(BlobType type) { return type == BlobType::kData ? 0 : 1; }
@@ -131,7 +134,8 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   std::mutex pack_mu_[2];
   OpenPack packs_[2];  // GUARDED_BY(pack_mu_[k]): 0 = data, 1 = trees and metadata
 
-  std::mutex sync_mu_;  // one SyncIndex at a time
+  std::mutex sync_mu_;         // one SyncIndex at a time
+  std::mutex index_write_mu_;  // one WriteIndex at a time; before mu_
   std::mutex mu_;
   std::unordered_set<BlobId, BlobIdHash> in_flight_;                       // GUARDED_BY(mu_)
   std::unordered_map<BlobId, format::BlobLocation, BlobIdHash> pending_;  // GUARDED_BY(mu_)

@@ -301,3 +301,86 @@ TEST_CASE("a pack that cannot be written completely is reported and not counted"
     CHECK(visible <= budget);  // nothing half-written is visible
   }
 }
+
+// Past index_batch blobs, the pack writer indexes what it has committed before
+// Flush: another process sees those blobs, and the repository holds only the
+// locations it has not indexed yet.
+TEST_CASE("written packs are indexed before Flush once enough blobs wait", "[backend][index]") {
+  RepositoryOptions opts = TestRepo::SmallOptions();
+  opts.pack_size = 256 << 10;
+  opts.index_batch = 8;
+  TestRepo t(opts);
+  std::vector<std::pair<BlobId, Bytes>> blobs;
+  for (int i = 0; i < 40; ++i) {
+    Bytes b = RandomBytes(100 << 10, 900 + i);
+    const BlobId id = t.repo->HashBlob(b);
+    REQUIRE(t.repo->SaveBlob(BlobType::kData, id, b).ok());
+    blobs.emplace_back(id, std::move(b));
+  }
+  // No Flush yet: a second opening finds what the index files written so far name.
+  size_t seen = 0;
+  {
+    auto other = t.Reopen(opts);
+    auto index = t.mem.List("index/");
+    REQUIRE(index.ok());
+    CHECK(index->size() >= 2);
+    for (const auto& [id, data] : blobs) {
+      if (!other->HasBlob(id)) continue;
+      ++seen;
+      auto back = other->LoadBlob(BlobType::kData, id);
+      REQUIRE(back.ok());
+      CHECK(*back == data);
+    }
+  }
+  CHECK(seen >= 16);
+  CHECK(seen < blobs.size());  // the open pack's blobs wait for Flush
+  REQUIRE(t.repo->Flush().ok());
+  auto last = t.Reopen(opts);
+  for (const auto& [id, data] : blobs) {
+    auto back = last->LoadBlob(BlobType::kData, id);
+    REQUIRE(back.ok());
+    CHECK(*back == data);
+  }
+}
+
+// Prune's repack writes many blobs: the pack writer indexes them in several
+// files before prune's Flush. Prune's final index must still name every one
+// of them before the older index files go.
+TEST_CASE("prune keeps repacked blobs that were indexed while the repack ran", "[backend][prune][index]") {
+  RepositoryOptions opts = TestRepo::SmallOptions();
+  opts.pack_size = 64 << 10;
+  opts.index_batch = 4;
+  TestRepo t(opts);
+  Files all;
+  for (int i = 0; i < 40; ++i) all["u/f" + std::to_string(i)] = RandomBytes(20000 + 37 * i, 3000 + i);
+  SnapshotInfo s1, s2;
+  {
+    auto w = SnapshotWriter::Start(*t.repo, nullptr);
+    for (const auto& [p, d] : all) REQUIRE((*w)->PutFile(p, d, Attrs()).ok());
+    s1 = *(*w)->Commit(SnapshotInfo{});
+  }
+  Files kept;
+  {
+    auto w = SnapshotWriter::Start(*t.repo, &s1);
+    int i = 0;
+    for (const auto& [p, d] : all) {
+      if (i++ % 2) {
+        REQUIRE((*w)->Remove(p).ok());
+      } else {
+        kept[p] = d;
+      }
+    }
+    s2 = *(*w)->Commit(SnapshotInfo{});
+  }
+  PruneOptions popts;
+  popts.forget = {s1.id};
+  popts.repack_threshold = 0.9;
+  auto report = Prune(*t.repo, popts);
+  REQUIRE(report.ok());
+  REQUIRE(report->packs_repacked >= 4);
+  auto fresh = t.Reopen(opts);
+  ExpectSnapshotEquals(*fresh, *fresh->LoadSnapshot(s2.id), kept);
+  auto check = Check(*fresh, CheckOptions{true, nullptr});
+  REQUIRE(check.ok());
+  CHECK(check->ok());
+}

@@ -44,6 +44,7 @@ struct TestRepo {
     o.pack_size = 1 << 20;
     o.chunker = {4096, 16384, 65536};
     o.cache_bytes = 8 << 20;
+    o.index_batch = 4;  // index files while packs are written, not only at Flush
     return o;
   }
   std::unique_ptr<Repository> Reopen(RepositoryOptions opts = SmallOptions()) {
