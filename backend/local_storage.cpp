@@ -243,10 +243,10 @@ class LocalObjectWriter final : public ObjectWriter {
         w = ::write(fd_, buffer_, n);
       } while (w < 0 && errno == EINTR);
       if (w < 0 && errno != EINVAL) return ErrnoStatus(errno, "write", tmp_);
-      if (w < 0) {
-        M365_RETURN_IF_ERROR(Buffered());  // the file system wants a larger alignment
-        w = 0;
-      }
+      if (w < 0) w = 0;  // the file system wants a larger alignment
+      // The rest (all of it, or what a short write left: the disk may be
+      // full) goes buffered, so its error is the real one, not EINVAL.
+      if (static_cast<size_t>(w) < n) M365_RETURN_IF_ERROR(Buffered());
       M365_RETURN_IF_ERROR(WriteAll(fd_, ByteView(buffer_ + w, n - static_cast<size_t>(w)), tmp_));
     } else {
       M365_RETURN_IF_ERROR(WriteAll(fd_, ByteView(buffer_, n), tmp_));
