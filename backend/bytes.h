@@ -8,15 +8,39 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace m365vault {
 
 using Bytes = std::vector<uint8_t>;
 using ByteView = std::span<const uint8_t>;
+
+// An allocator whose resize() leaves new elements uninitialized.
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  using std::allocator<T>::allocator;
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+// An output buffer sized to a bound and then written (compression): growing
+// it costs no memset, and pages past what is written are never touched (the
+// bound of a 40 MB tree blob is 40 MB; its compressed form a quarter of that).
+using ScratchBytes = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
 
 inline ByteView AsBytes(std::string_view s) {
   return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());

@@ -32,7 +32,7 @@ Bytes BlobAad(BlobType type, const BlobId& id, const std::array<uint8_t, 16>& re
 }
 
 // Compresses into `out`; returns false when it does not pay.
-bool TryCompress(ByteView plain, int level, Bytes* out) {
+bool TryCompress(ByteView plain, int level, ScratchBytes* out) {
   if (plain.size() < 64) return false;
   thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
   if (plain.size() > 4 * kSampleSize) {
@@ -95,7 +95,7 @@ Result<Bytes> OpenFile(const TenantKeys& keys, FileKind kind, ByteView file, std
   return plain;
 }
 
-BlobBody EncodeBlob(ByteView plaintext, int zstd_level, Bytes* scratch) {
+BlobBody EncodeBlob(ByteView plaintext, int zstd_level, ScratchBytes* scratch) {
   if (TryCompress(plaintext, zstd_level, scratch)) return {kZstd, *scratch};
   return {kStored, plaintext};
 }
@@ -107,7 +107,7 @@ void SealBlobBody(const TenantKeys& keys, BlobType type, const BlobId& id, const
 
 void SealBlob(const TenantKeys& keys, BlobType type, const BlobId& id, ByteView plaintext, int zstd_level,
               Bytes* out) {
-  thread_local Bytes scratch;
+  thread_local ScratchBytes scratch;
   SealBlobBody(keys, type, id, EncodeBlob(plaintext, zstd_level, &scratch), out);
 }
 

@@ -65,7 +65,7 @@ struct BlobBody {
   uint8_t encoding;
   ByteView payload;
 };
-BlobBody EncodeBlob(ByteView plaintext, int zstd_level, Bytes* scratch);
+BlobBody EncodeBlob(ByteView plaintext, int zstd_level, ScratchBytes* scratch);
 void SealBlobBody(const TenantKeys& keys, BlobType type, const BlobId& id, const BlobBody& body, Bytes* out);
 // Authenticates and decompresses a blob. With `verify_id`, also re-hashes the
 // plaintext and checks it is `id` (check --read-data). Without it, the AEAD

@@ -296,11 +296,11 @@ Result<bool> RepositoryImpl::Save(BlobType type, const BlobId& id, ByteView plai
   }
   // Compression runs outside the pack lock; sealing (several GB/s) writes
   // straight into the open pack under it, which saves a copy of every byte.
-  thread_local Bytes scratch;
+  thread_local ScratchBytes scratch;
   struct ShrinkLater {  // a huge blob (the tree of 100,000 mails) leaves no huge buffer behind
-    Bytes& b;
+    ScratchBytes& b;
     ~ShrinkLater() {
-      if (b.capacity() > 2 * kPieceSize) Bytes().swap(b);
+      if (b.capacity() > 2 * kPieceSize) ScratchBytes().swap(b);
     }
   } shrink_later{scratch};
   const format::BlobBody body = format::EncodeBlob(plaintext, options_.zstd_level, &scratch);
