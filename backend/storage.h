@@ -2,14 +2,15 @@
 //
 // Storage: where a repository's files live. A flat namespace of immutable
 // objects named by relative paths ("data/3f/3f2a...", "snapshots/9c..."),
-// written whole and atomically, read whole or by range, listed by prefix.
-// Implementations: LocalStorage (a directory), FaultInjectionStorage (tests),
-// and later Azure Blob Storage behind the same interface.
+// written atomically (whole, or streamed in pieces through an ObjectWriter),
+// read whole or by range, listed by prefix. Implementations: LocalStorage (a
+// directory), MemStorage and FaultInjectionStorage (tests), and later Azure
+// Blob Storage behind the same interface.
 //
-// Contract: Write makes the object visible under its name only when it is
-// complete and durable; a crash before then leaves no object (at most a
-// temporary file the implementation ignores and cleans). Objects are never
-// modified in place.
+// Contract: Write and ObjectWriter::Commit make the object visible under its
+// name only when it is complete and durable; a crash before then leaves no
+// object (at most a temporary file the implementation ignores, and removes in
+// RemoveUnfinished). Objects are never modified in place.
 //
 // Thread safety: implementations are safe for concurrent use.
 #pragma once
