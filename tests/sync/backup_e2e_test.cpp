@@ -758,6 +758,15 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
 
   setenv("M365VAULT_DIR", (dir / "vault").c_str(), 1);
   setenv("M365VAULT_PASSPHRASE", passphrase.c_str(), 1);
+  // A pack being written is a temp file beside the packs (never listed,
+  // never read) until it is committed.
+  auto temp_files = [&] {
+    size_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir / "vault" / "repos")) {
+      n += e.path().filename().string().rfind(".tmp-", 0) == 0 ? 1 : 0;
+    }
+    return n;
+  };
   const fs::path log = dir / "cli.log";
   pid_t pid = SpawnCli({"backup", "emu", "--type", "onedrive"}, log);
   uint64_t downloads = 0;
@@ -765,7 +774,7 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
   for (int i = 0; i < 600; ++i) {  // up to 60 s
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     downloads = Counter(control.Call("GET", "/control/counters"), "requests", "download");
-    if (downloads >= 6) break;
+    if (downloads >= 6 && temp_files() > 0) break;  // mid-pack
     int st = 0;
     if (waitpid(pid, &st, WNOHANG) == pid) {
       exited = true;
@@ -777,6 +786,9 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
   kill(pid, SIGKILL);
   CHECK(WaitExit(pid) == 128 + SIGKILL);  // reaped: its lock's pid is gone
   WARN("killed `m365vault backup` after " << downloads << " downloads");
+
+  const size_t left = temp_files();
+  CHECK(left > 0);  // killed with a pack half-written
 
   // The previous snapshots are intact.
   CHECK(SnapshotCount(**vault) == snapshots_before);
@@ -808,10 +820,22 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
   REQUIRE_FALSE(ex2.empty());
   CompareOneDrive(*r, od2, truth2);
   CompareExchange(*r, ex2, truth2);
+  // Prune removes the killed run's temp file and says so; the snapshots stay whole.
+  {
+    const fs::path prune_log = dir / "prune.log";
+    int rc = WaitExit(SpawnCli({"prune", "emu"}, prune_log));
+    const std::string out = ReadFile(prune_log.string());
+    INFO(out);
+    CHECK(rc == 0);
+    CHECK(temp_files() == 0);
+    CHECK(out.find("left by interrupted writes removed") != std::string::npos);
+  }
   {
     int rc = WaitExit(SpawnCli({"check", "emu", "--read-data"}, log));
     CHECK(rc == 0);
   }
+  r = world.Repo();
+  CompareOneDrive(*r, od2, truth2);
 }
 
 
