@@ -54,19 +54,20 @@ start() {
 # mailbox requests in flight since the last counters reset: "average peak" (average = slot time / seconds)
 in_flight() { control GET /control/counters | jget "((o.mailbox_slot_ms||0)/1000/$1).toFixed(1)+' '+(o.mailbox_peak_in_flight||0)"; }
 # backup TYPE LABEL [ARGS...]: runs under /usr/bin/time -v; appends {"label","items","bytes","seconds","rss_kb","requests",
-#   "avg_in_flight","peak_in_flight"} (mailbox requests)
+#   "avg_in_flight","peak_in_flight"} (mailbox requests), "cpu_s" (the backup's user + system CPU seconds)
 backup() {
   local type=$1 label=$2 rc=0
   shift 2
   control POST /control/counters/reset '{}' >/dev/null
   "$TIME" -v -o "$OUT/$label.time" "$BIN" backup t --type "$type" --json --no-progress "$@" >"$OUT/$label.json" || rc=$?
   [ "$rc" = 0 ] || [ "$rc" = 3 ] || { echo "backup $label failed ($rc)" >&2; cat "$OUT/$label.json" >&2; exit 1; }
-  local rss reqs secs flight
+  local rss reqs secs flight cpu
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$OUT/$label.time")
+  cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$OUT/$label.time")
   reqs=$(requests_total)
   secs=$(jget "o.runs[0].seconds" <"$OUT/$label.json")
   flight=($(in_flight "$secs"))
-  jget "JSON.stringify({label:'$label',type:'$type',items:o.runs[0].items,bytes:o.runs[0].bytes,seconds:o.runs[0].seconds,status:o.runs[0].status,rss_kb:$rss,requests:$reqs,avg_in_flight:${flight[0]},peak_in_flight:${flight[1]}})" \
+  jget "JSON.stringify({label:'$label',type:'$type',items:o.runs[0].items,bytes:o.runs[0].bytes,seconds:o.runs[0].seconds,status:o.runs[0].status,rss_kb:$rss,cpu_s:$cpu,requests:$reqs,avg_in_flight:${flight[0]},peak_in_flight:${flight[1]}})" \
     <"$OUT/$label.json" >>"$RESULTS"
   echo >>"$RESULTS"
   tail -1 "$RESULTS"
@@ -138,6 +139,7 @@ console.log(`    ratio ${f(100 * ex.items / ex.seconds / cm.items_per_s)} % (ite
 console.log(`(a) onedrive first backup: ${od.items} files, ${f(mb(od.bytes))} MB in ${f(od.seconds, 2)} s = ${f(mb(od.bytes) / od.seconds, 2)} MB/s;` +
   ` emulator capacity (downloads, ${cd.mailboxes} drives x 4): ${cd.MB_per_s} MB/s -> ratio ${f(100 * mb(od.bytes) / od.seconds / cd.MB_per_s)} %`);
 if (cu) console.log(`    capacity for the listing's downloadUrls (no /content and 302, as the backup fetches them): ${cu.MB_per_s} MB/s -> ratio ${f(100 * mb(od.bytes) / od.seconds / cu.MB_per_s)} %`);
+console.log(`    backup CPU (user + system): ${f(od.cpu_s, 2)} s = ${f(od.cpu_s / (od.bytes / 1e9), 2)} s per GB`);
 }
 if (r.inc_first) {
 const i1 = r.inc_first, i0 = r.inc_nochange, ic = r.inc_churn1;
