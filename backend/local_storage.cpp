@@ -134,6 +134,7 @@ class LocalObjectWriter final : public ObjectWriter {
     constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
     int fd = direct ? ::open(tmp.c_str(), kFlags | O_DIRECT, 0600) : -1;
     if (fd < 0 && (!direct || errno == EINVAL)) {
+      if (direct) ::unlink(tmp.c_str());  // in case the refused open created it
       direct = false;
       fd = ::open(tmp.c_str(), kFlags, 0600);
     }
