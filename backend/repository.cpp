@@ -350,12 +350,16 @@ Status RepositoryImpl::ClosePack(int k) {
   return EnqueuePiece(PackPiece{k, p.id, std::move(p.piece), true, std::move(p.entries)});
 }
 
-Status RepositoryImpl::Flush() {
+Status RepositoryImpl::FinishOpenPacks() {
   for (int k = 0; k < 2; ++k) {
     std::lock_guard<std::mutex> l(pack_mu_[k]);
     if (!packs_[k].entries.empty()) M365_RETURN_IF_ERROR(ClosePack(k));
   }
-  M365_RETURN_IF_ERROR(WaitUploads());
+  return WaitUploads();
+}
+
+Status RepositoryImpl::Flush() {
+  M365_RETURN_IF_ERROR(FinishOpenPacks());
   return WriteIndex();
 }
 
@@ -393,16 +397,19 @@ Result<std::optional<format::BlobLocation>> RepositoryImpl::Locate(const BlobId&
 }
 
 bool RepositoryImpl::HasBlob(const BlobId& id) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (in_flight_.count(id)) return true;
-  }
+  if (InFlight(id)) return true;
   auto loc = Locate(id);
   return loc.ok() && loc->has_value();
 }
 
 Result<Bytes> RepositoryImpl::LoadBlob(BlobType type, const BlobId& id) {
   M365_ASSIGN_OR_RETURN(auto loc, Locate(id));
+  if (!loc && InFlight(id)) {
+    // Saved by this process into a pack still open (a writer reading back a
+    // tree it persisted): finish the open packs, then it has a location.
+    M365_RETURN_IF_ERROR(FinishOpenPacks());
+    M365_ASSIGN_OR_RETURN(loc, Locate(id));
+  }
   if (!loc) return Status::NotFound("blob " + id.Short() + " is not in the index");
   auto sealed = storage_->ReadRange(format::PackName(loc->pack), loc->offset, loc->length);
   if (!sealed.ok() && sealed.status().IsNotFound()) {

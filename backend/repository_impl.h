@@ -117,6 +117,14 @@ class RepositoryImpl final : public Repository, public Repository::Internals {
   void ForgetInFlight(const std::vector<format::PackEntry>& entries);
   // Waits until every queued piece is written; the first write error.
   Status WaitUploads();
+  // Closes the open packs and waits until every queued piece is written:
+  // then every blob saved so far has a location (pending_ or the index).
+  Status FinishOpenPacks();
+  // True while `id` is being saved or sits in a pack not yet written.
+  bool InFlight(const BlobId& id) {
+    std::lock_guard<std::mutex> l(mu_);
+    return in_flight_.count(id) > 0;
+  }
   // Writes an index file for the blobs in pending_ and moves them to the index
   // cache (the pack writer past options_.index_batch, and Flush).
   Status WriteIndex();

@@ -221,6 +221,36 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     return names;
   }
 
+  Status Persist(std::string_view path) override {
+    M365_ASSIGN_OR_RETURN(std::vector<std::string> parts, SplitPath(path));
+    M365_RETURN_IF_ERROR(DrainPendingUnder(parts));
+    std::lock_guard<std::mutex> l(mu_);
+    if (committed_) return Status::InvalidArgument("Persist after Commit");
+    // Only directories this run opened hold anything; the rest are blobs already.
+    DirNode* parent = root_.get();
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      auto c = parent->children.find(parts[i]);
+      if (c == parent->children.end()) return Status::OK();
+      parent = c->second.get();
+    }
+    auto child = parent->children.find(parts.back());
+    if (child == parent->children.end()) return Status::OK();
+    auto written = WriteTree(child->second.get());
+    if (!written.ok()) {  // the subtree is half consumed: this writer cannot commit
+      broken_ = written.status();
+      return broken_;
+    }
+    const BlobId id = *written;
+    parent->children.erase(child);
+    // The parent is dirty already (opening the child marked it): its entry
+    // now names the written tree, which a later Walk opens again.
+    auto it = parent->entries.find(parts.back());
+    M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
+    e.subtree = id;
+    it->second = EncodeEntryBody(e);
+    return Status::OK();
+  }
+
   Status SetSyncState(ByteView state) override {
     BlobId id = repo_.HashBlob(state);
     M365_RETURN_IF_ERROR(repo_.SaveBlob(BlobType::kMeta, id, state).status());
@@ -234,6 +264,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     std::lock_guard<std::mutex> l(mu_);
     // WriteTree consumes the overlay, so a failed Commit cannot be retried.
     if (committed_) return Status::InvalidArgument("Commit was already called on this writer");
+    if (!broken_.ok()) return broken_.WithContext("an earlier Persist failed");
     committed_ = true;
     M365_ASSIGN_OR_RETURN(BlobId root, WriteTree(root_.get()));
     M365_RETURN_IF_ERROR(repo_.Flush());
@@ -436,6 +467,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   std::map<std::string, uint64_t> stats_;          // GUARDED_BY(mu_)
   BlobId sync_state_;
   bool committed_ = false;  // GUARDED_BY(mu_)
+  Status broken_;           // GUARDED_BY(mu_): a failed Persist; Commit refuses
   std::mutex pending_mu_;  // before mu_
   std::deque<PendingFile> pending_;  // GUARDED_BY(pending_mu_), in Finish order
   size_t pending_chunks_ = 0;        // GUARDED_BY(pending_mu_)

@@ -73,6 +73,13 @@ class SnapshotWriter {
   // Names in the directory at `path` (empty if absent).
   virtual Result<std::vector<std::string>> ListNames(std::string_view path) = 0;
 
+  // Writes the trees of the subtree at `path` now and forgets them (files
+  // still being stored under it are waited for), so the writer holds only
+  // the directories still changing, not every directory the run touched:
+  // a run calls it when it is done with a user. Later changes under `path`
+  // load those trees back. Nothing to do if `path` was not changed.
+  virtual Status Persist(std::string_view path) = 0;
+
   // Stores `state` as a kMeta blob and records it in the manifest.
   virtual Status SetSyncState(ByteView state) = 0;
 

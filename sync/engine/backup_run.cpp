@@ -183,6 +183,13 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
     for (size_t i = next++; i < users->size(); i = next++) {
       const UserInfo& user = (*users)[i];
       auto outcome = collector->BackupUser(ctx, user);
+      if (outcome.ok()) {
+        // Done with this user: their trees and items leave memory, so a run
+        // holds the users in progress, not the tenant (docs/sync.md, "Memory").
+        Status st = ctx.writer.Persist(UserDirName(user));
+        if (st.ok()) st = state.Release("user:" + user.id);
+        if (!st.ok()) outcome = st;
+      }
       {
         std::lock_guard<std::mutex> l(mu);
         if (!outcome.ok()) {

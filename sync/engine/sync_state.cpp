@@ -100,16 +100,43 @@ Result<SyncStateStore::Object*> SyncStateStore::GetObject(const std::string& key
     Object::Entry& e = object->containers[it.key()];
     e.state.delta_link = it.value().value("link", "");
     const std::string items = it.value().value("items", "");
-    if (!items.empty() && BlobId::FromHex(items, &e.items)) {
-      const BlobId id = e.items;
-      e.state.load_nodes = [this, id](ContainerState& state) -> Status {
-        M365_ASSIGN_OR_RETURN(Bytes data, repo_.LoadBlob(BlobType::kMeta, id));
-        if (!DecodeNodes(AsString(data), &state)) return Status::Corruption("bad container state " + id.Short());
-        return Status::OK();
-      };
-    }
+    if (!items.empty() && BlobId::FromHex(items, &e.items)) LoadLater(e);
   }
   return object;
+}
+
+void SyncStateStore::LoadLater(Object::Entry& e) {
+  const BlobId id = e.items;
+  e.state.load_nodes = [this, id](ContainerState& state) -> Status {
+    M365_ASSIGN_OR_RETURN(Bytes data, repo_.LoadBlob(BlobType::kMeta, id));
+    if (!DecodeNodes(AsString(data), &state)) return Status::Corruption("bad container state " + id.Short());
+    return Status::OK();
+  };
+}
+
+Status SyncStateStore::StoreNodes(Object::Entry& e) {
+  if (e.state.load_nodes) return Status::OK();  // never loaded: the stored blob is current
+  // Dedup makes this free when the nodes did not change.
+  M365_ASSIGN_OR_RETURN(e.items, SaveText(repo_, EncodeNodes(e.state)));
+  return Status::OK();
+}
+
+Status SyncStateStore::Release(const std::string& key) {
+  Object* object = nullptr;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = objects_.find(key);
+    if (it == objects_.end() || !it->second->loaded) return Status::OK();
+    object = it->second.get();
+  }
+  for (auto& [ckey, e] : object->containers) {
+    if (e.state.load_nodes) continue;
+    M365_RETURN_IF_ERROR(StoreNodes(e));
+    std::map<std::string, NodeState>().swap(e.state.nodes);
+    e.state.root_id.clear();  // stored with the nodes (EncodeNodes)
+    LoadLater(e);
+  }
+  return Status::OK();
 }
 
 ContainerState& SyncStateStore::GetContainer(Object& object, const std::string& key) {
@@ -130,9 +157,7 @@ Result<std::string> SyncStateStore::Save() {
     if (!object->loaded) continue;
     nlohmann::json containers = nlohmann::json::object();
     for (auto& [ckey, e] : object->containers) {
-      if (!e.state.load_nodes) {  // nodes in memory: store them (dedup makes it free if unchanged)
-        M365_ASSIGN_OR_RETURN(e.items, SaveText(repo_, EncodeNodes(e.state)));
-      }
+      M365_RETURN_IF_ERROR(StoreNodes(e));
       containers[ckey] = {{"link", e.state.delta_link}, {"items", e.items.IsZero() ? "" : e.items.Hex()}};
     }
     nlohmann::json j = {{"containers", containers}};

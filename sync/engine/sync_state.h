@@ -68,10 +68,21 @@ class SyncStateStore {
   void SetObjectDir(const std::string& key, const std::string& dir);
   bool HasDirs();
 
+  // Stores the node maps the object `key` holds in memory and frees them;
+  // they load again if used. A run calls it when it is done with a user, so
+  // it holds the items of the users in progress, not of the whole tenant.
+  // Nothing to do for an object not loaded.
+  Status Release(const std::string& key);
+
   // Writes changed blobs and returns the new root blob's bytes.
   Result<std::string> Save();
 
  private:
+  // Stores a container's in-memory nodes (if any) as its items blob.
+  Status StoreNodes(Object::Entry& e);
+  // Makes a container load its nodes from its items blob on first use.
+  void LoadLater(Object::Entry& e);
+
   Repository& repo_;
   std::mutex mu_;
   std::map<std::string, std::string> root_;  // object key -> blob hex (from the parent)

@@ -102,6 +102,51 @@ TEST_CASE("remove and rename rewrite only the paths they touch", "[backend][snap
   REQUIRE(r1.Lookup("d1/sub")->subtree == r2.Lookup("d2/moved")->subtree);
 }
 
+TEST_CASE("a persisted subtree commits the same snapshot and can change again", "[backend][snapshot]") {
+  TestRepo t;
+  auto w0 = SnapshotWriter::Start(*t.repo, nullptr);
+  REQUIRE((*w0)->PutFile("u1/Mail/Inbox/old.eml", AsBytes("old"), Attrs(5)).ok());
+  auto s0 = (*w0)->Commit(SnapshotInfo{});
+  REQUIRE(s0.ok());
+  // The same changes, once without and once with Persist between users.
+  auto build = [&](bool persist) {
+    auto w = SnapshotWriter::Start(*t.repo, &*s0);
+    REQUIRE(w.ok());
+    SnapshotWriter& wr = **w;
+    for (int i = 0; i < 20; ++i) {
+      REQUIRE(wr.PutFile("u1/Mail/Inbox/m" + std::to_string(i) + ".eml", RandomBytes(100 + i, i), Attrs(i)).ok());
+    }
+    REQUIRE(wr.MakeDirectory("u1/Mail/Empty", EntryAttributes{}).ok());
+    if (persist) {
+      REQUIRE(wr.Persist("u1").ok());
+      REQUIRE(wr.Persist("u1").ok());           // again: nothing left to write
+      REQUIRE(wr.Persist("nobody/here").ok());  // never opened: nothing to do
+    }
+    REQUIRE(wr.PutFile("u2/a.txt", AsBytes("a"), Attrs()).ok());
+    if (persist) REQUIRE(wr.Persist("u2").ok());
+    // Changes after a Persist load the written trees back.
+    REQUIRE(wr.Remove("u1/Mail/Inbox/old.eml").ok());
+    REQUIRE(wr.Rename("u1/Mail/Inbox/m3.eml", "u1/Mail/Empty/m3.eml").ok());
+    REQUIRE(wr.PutFile("u2/b.txt", AsBytes("b"), Attrs()).ok());
+    auto found = wr.Lookup("u1/Mail/Inbox/m7.eml");
+    REQUIRE(found.ok());
+    REQUIRE(found->has_value());
+    CHECK((*found)->size == 107);
+    auto snap = wr.Commit(SnapshotInfo{});
+    REQUIRE(snap.ok());
+    return *snap;
+  };
+  const SnapshotInfo plain = build(false);
+  const SnapshotInfo persisted = build(true);
+  CHECK(persisted.root == plain.root);
+  CHECK(persisted.stats.at("total_files") == plain.stats.at("total_files"));
+  CHECK(ReadPath(*t.repo, persisted, "u1/Mail/Empty/m3.eml") == RandomBytes(103, 3));
+  SnapshotReader r(*t.repo, persisted);
+  CHECK(r.Lookup("u1/Mail/Inbox/old.eml").status().IsNotFound());
+  CHECK(r.Lookup("u1/Mail/Inbox/m3.eml").status().IsNotFound());
+  REQUIRE((*r.ListDirectory("u1/Mail/Inbox"))->entries.size() == 19);
+}
+
 TEST_CASE("identical content is stored once across files and snapshots", "[backend][dedup]") {
   TestRepo t;
   Bytes data = RandomBytes(400000, 42);

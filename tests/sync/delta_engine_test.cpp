@@ -499,4 +499,54 @@ TEST_CASE("sync state store: unchanged containers are not read or rewritten", "[
   CHECK(c2.nodes.at("a").name == "a.txt");
 }
 
+TEST_CASE("sync state store: a released object's items leave memory and come back unchanged", "[sync][engine]") {
+  m365vault::testing::TestRepo store;
+  SyncStateStore s(*store.repo);
+  REQUIRE(s.Load(BlobId{}).ok());
+  REQUIRE(s.Release("user:absent").ok());  // nothing loaded: nothing to do
+  auto obj = s.GetObject("user:1");
+  REQUIRE(obj.ok());
+  ContainerState& c = s.GetContainer(**obj, "drive:x");
+  c.delta_link = "L1";
+  c.root_id = "ROOT";
+  for (int i = 0; i < 50; ++i) {
+    c.nodes["id" + std::to_string(i)] = NodeState{"", "n" + std::to_string(i), "n" + std::to_string(i) + ".txt",
+                                                  std::to_string(i), i % 7 == 0};
+  }
+  const auto before = c.nodes;
+  // The root blob a store writes without releasing: the reference.
+  SyncStateStore reference(*store.repo);
+  REQUIRE(reference.Load(BlobId{}).ok());
+  auto ref_obj = reference.GetObject("user:1");
+  REQUIRE(ref_obj.ok());
+  reference.GetContainer(**ref_obj, "drive:x") = c;
+  auto expected = reference.Save();
+  REQUIRE(expected.ok());
+
+  REQUIRE(s.Release("user:1").ok());
+  CHECK(c.nodes.empty());
+  CHECK(c.root_id.empty());
+  CHECK(c.delta_link == "L1");  // links stay: they are small
+  REQUIRE(c.load_nodes);
+  auto saved = s.Save();  // released, never reloaded: the stored items are used
+  REQUIRE(saved.ok());
+  CHECK(*saved == *expected);
+
+  REQUIRE(EnsureNodes(c).ok());
+  CHECK(c.root_id == "ROOT");
+  REQUIRE(c.nodes.size() == before.size());
+  for (const auto& [id, n] : before) {
+    const NodeState& got = c.nodes.at(id);
+    CHECK(got.raw == n.raw);
+    CHECK(got.name == n.name);
+    CHECK(got.etag == n.etag);
+    CHECK(got.folder == n.folder);
+  }
+  // Changed after the reload: the change is what the next Save stores.
+  c.nodes.erase("id3");
+  auto changed = s.Save();
+  REQUIRE(changed.ok());
+  CHECK(*changed != *expected);
+}
+
 }  // namespace m365vault::sync
