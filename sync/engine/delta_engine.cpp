@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -677,31 +678,41 @@ std::optional<std::string> NodePath(const ContainerState& state, const std::stri
   return RelPath(find, id, memo);
 }
 
-std::string EncodeNodes(const ContainerState& state) {
+void EncodeNodesTo(const ContainerState& state, const std::function<void(std::string_view)>& out) {
   // Written directly, without a JSON document of the whole map (a container
-  // of 100,000 items would hold it twice); the bytes are those of
-  // json({{"root_id",..},{"items",..}}).dump(): keys sorted, compact.
-  auto str = [](std::string* out, const std::string& s) { *out += nlohmann::json(s).dump(); };
-  std::string out = "{\"items\":{";
+  // of 100,000 items would hold it twice), and handed out an item at a time;
+  // the bytes are those of json({{"root_id",..},{"items",..}}).dump(): keys
+  // sorted, compact.
+  std::string piece;
+  auto str = [&](const std::string& s) { piece += nlohmann::json(s).dump(); };
+  out("{\"items\":{");
   bool first = true;
   for (const auto& [id, n] : state.nodes) {
-    if (!first) out += ',';
+    piece.clear();
+    if (!first) piece += ',';
     first = false;
-    str(&out, id);
-    out += ":[";
-    str(&out, n.parent);
-    out += ',';
-    str(&out, n.raw);
-    out += ',';
-    str(&out, n.name);
-    out += ',';
-    str(&out, n.etag);
-    out += n.folder ? ",1]" : ",0]";
+    str(id);
+    piece += ":[";
+    str(n.parent);
+    piece += ',';
+    str(n.raw);
+    piece += ',';
+    str(n.name);
+    piece += ',';
+    str(n.etag);
+    piece += n.folder ? ",1]" : ",0]";
+    out(piece);
   }
-  out += "},\"root_id\":";
-  str(&out, state.root_id);
-  out += '}';
-  return out;
+  piece = "},\"root_id\":";
+  str(state.root_id);
+  piece += '}';
+  out(piece);
+}
+
+std::string EncodeNodes(const ContainerState& state) {
+  std::string text;
+  EncodeNodesTo(state, [&](std::string_view piece) { text += piece; });
+  return text;
 }
 
 namespace {
@@ -798,14 +809,80 @@ class NodesReader final : public nlohmann::json_sax<nlohmann::json> {
 
 }  // namespace
 
-bool DecodeNodes(std::string_view text, ContainerState* state) {
+namespace {
+
+// The characters of the parts' concatenation, one part loaded at a time.
+class PartsText {
+ public:
+  PartsText(size_t count, const std::function<Result<Bytes>(size_t i)>& load) : count_(count), load_(load) {}
+  const Status& status() const { return status_; }
+
+  // An input iterator over the text (what nlohmann's parser reads from).
+  class Iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = char;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const char*;
+    using reference = const char&;
+    Iterator() = default;
+    explicit Iterator(PartsText* text) : text_(text) {
+      if (text_ && !text_->Advance()) text_ = nullptr;
+    }
+    reference operator*() const { return reinterpret_cast<const char&>(text_->part_[text_->pos_]); }
+    Iterator& operator++() {
+      if (++text_->pos_ >= text_->part_.size() && !text_->Advance()) text_ = nullptr;
+      return *this;
+    }
+    bool operator==(const Iterator& o) const { return text_ == o.text_; }
+    bool operator!=(const Iterator& o) const { return text_ != o.text_; }
+
+   private:
+    PartsText* text_ = nullptr;  // null = the end
+  };
+
+ private:
+  // Moves to the next non-empty part; false at the end or on a load error.
+  bool Advance() {
+    while (pos_ >= part_.size()) {
+      if (next_ >= count_ || !status_.ok()) return false;
+      auto loaded = load_(next_++);
+      if (!loaded.ok()) {
+        status_ = loaded.status();
+        return false;
+      }
+      part_ = std::move(loaded).value();
+      pos_ = 0;
+    }
+    return true;
+  }
+
+  size_t count_;
+  const std::function<Result<Bytes>(size_t)>& load_;
+  size_t next_ = 0;
+  Bytes part_;
+  size_t pos_ = 0;
+  Status status_;
+};
+
+}  // namespace
+
+Status DecodeNodesFrom(size_t parts, const std::function<Result<Bytes>(size_t i)>& load, ContainerState* state) {
   state->root_id.clear();
   state->nodes.clear();
   NodesReader reader(state);
-  const bool parsed = nlohmann::json::sax_parse(text, &reader);
-  if (parsed && reader.complete()) return true;
+  PartsText text(parts, load);
+  const bool parsed = nlohmann::json::sax_parse(PartsText::Iterator(&text), PartsText::Iterator(), &reader);
+  if (parsed && reader.complete()) return Status::OK();
   state->nodes.clear();
-  return false;
+  if (!text.status().ok()) return text.status();
+  return Status::Corruption("malformed container state");
+}
+
+bool DecodeNodes(std::string_view text, ContainerState* state) {
+  return DecodeNodesFrom(
+             1, [&](size_t) -> Result<Bytes> { return Bytes(text.begin(), text.end()); }, state)
+      .ok();
 }
 
 }  // namespace m365vault::sync

@@ -174,7 +174,13 @@ int64_t ParseGraphTime(const std::string& text);
 // A hint for the admin for a Graph failure (job events).
 std::string HintFor(const GraphError& error);
 
-// JSON (de)serialisation of a container's node map (stored as a kMeta blob).
+// JSON (de)serialisation of a container's node map (stored as kMeta blobs,
+// sync_state.h). EncodeNodesTo hands the text out a piece at a time (an item
+// each), so it is never whole in memory; DecodeNodesFrom reads the
+// concatenation of `parts` texts, loading one at a time (`load(i)`); a load
+// error is returned as is, a malformed text is Corruption.
+void EncodeNodesTo(const ContainerState& state, const std::function<void(std::string_view)>& out);
+Status DecodeNodesFrom(size_t parts, const std::function<Result<Bytes>(size_t i)>& load, ContainerState* state);
 std::string EncodeNodes(const ContainerState& state);
 bool DecodeNodes(std::string_view text, ContainerState* state);
 

@@ -15,14 +15,52 @@ Result<nlohmann::json> LoadJson(Repository& repo, const BlobId& id) {
   return j;
 }
 
-Result<BlobId> SaveText(Repository& repo, const std::string& text) {
-  const BlobId id = repo.HashBlob(AsBytes(text));
-  M365_ASSIGN_OR_RETURN(bool saved, repo.SaveBlob(BlobType::kMeta, id, AsBytes(text)));
+Result<BlobId> SaveBytes(Repository& repo, ByteView bytes) {
+  const BlobId id = repo.HashBlob(bytes);
+  M365_ASSIGN_OR_RETURN(bool saved, repo.SaveBlob(BlobType::kMeta, id, bytes));
   (void)saved;
   return id;
 }
 
+Result<BlobId> SaveText(Repository& repo, const std::string& text) { return SaveBytes(repo, AsBytes(text)); }
+
+// Parts of a container's items text: small enough that a change rewrites
+// little, large enough that a 100,000-item container is ~700 blobs.
+constexpr ChunkerParams kStatePartParams{16 * 1024, 64 * 1024, 256 * 1024};
+
+// Streams the container's nodes into parts (dedup: an unchanged part is not written again).
+Result<std::vector<BlobId>> SaveNodes(Repository& repo, const Chunker& chunker, const ContainerState& state) {
+  std::vector<BlobId> parts;
+  Bytes buf;
+  Status st;
+  auto cut = [&](bool eof) {
+    size_t pos = 0;
+    while (st.ok() && pos < buf.size()) {
+      const ByteView rest(buf.data() + pos, buf.size() - pos);
+      const size_t n = chunker.NextChunk(rest, eof);
+      if (n == 0) break;
+      auto id = SaveBytes(repo, rest.first(n));
+      if (!id.ok()) {
+        st = id.status();
+        break;
+      }
+      parts.push_back(*id);
+      pos += n;
+    }
+    buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos));
+  };
+  EncodeNodesTo(state, [&](std::string_view piece) {
+    buf.insert(buf.end(), piece.begin(), piece.end());
+    if (buf.size() >= 2 * kStatePartParams.max_size) cut(false);
+  });
+  cut(true);
+  M365_RETURN_IF_ERROR(st);
+  return parts;
+}
+
 }  // namespace
+
+SyncStateStore::SyncStateStore(Repository& repo) : repo_(repo), chunker_(repo.chunker_key(), kStatePartParams) {}
 
 Status SyncStateStore::Load(const BlobId& root) {
   std::lock_guard<std::mutex> l(mu_);
@@ -99,25 +137,33 @@ Result<SyncStateStore::Object*> SyncStateStore::GetObject(const std::string& key
   for (auto it = containers->begin(); it != containers->end(); ++it) {
     Object::Entry& e = object->containers[it.key()];
     e.state.delta_link = it.value().value("link", "");
-    const std::string items = it.value().value("items", "");
-    if (!items.empty() && BlobId::FromHex(items, &e.items)) LoadLater(e);
+    BlobId id;
+    if (auto parts = it.value().find("parts"); parts != it.value().end() && parts->is_array()) {
+      for (const auto& hex : *parts) {
+        if (!hex.is_string() || !BlobId::FromHex(hex.get<std::string>(), &id)) {
+          return Status::Corruption("object state " + object->blob.Short() + ": bad part id");
+        }
+        e.parts.push_back(id);
+      }
+    } else if (BlobId::FromHex(it.value().value("items", ""), &id)) {  // before parts: one blob
+      e.parts.push_back(id);
+    }
+    if (!e.parts.empty()) LoadLater(e);
   }
   return object;
 }
 
 void SyncStateStore::LoadLater(Object::Entry& e) {
-  const BlobId id = e.items;
-  e.state.load_nodes = [this, id](ContainerState& state) -> Status {
-    M365_ASSIGN_OR_RETURN(Bytes data, repo_.LoadBlob(BlobType::kMeta, id));
-    if (!DecodeNodes(AsString(data), &state)) return Status::Corruption("bad container state " + id.Short());
-    return Status::OK();
+  e.state.load_nodes = [this, parts = e.parts](ContainerState& state) -> Status {
+    Status st = DecodeNodesFrom(
+        parts.size(), [&](size_t i) { return repo_.LoadBlob(BlobType::kMeta, parts[i]); }, &state);
+    return st.WithContext("container state " + parts.front().Short());
   };
 }
 
 Status SyncStateStore::StoreNodes(Object::Entry& e) {
-  if (e.state.load_nodes) return Status::OK();  // never loaded: the stored blob is current
-  // Dedup makes this free when the nodes did not change.
-  M365_ASSIGN_OR_RETURN(e.items, SaveText(repo_, EncodeNodes(e.state)));
+  if (e.state.load_nodes) return Status::OK();  // never loaded: the stored parts are current
+  M365_ASSIGN_OR_RETURN(e.parts, SaveNodes(repo_, chunker_, e.state));
   return Status::OK();
 }
 
@@ -158,7 +204,9 @@ Result<std::string> SyncStateStore::Save() {
     nlohmann::json containers = nlohmann::json::object();
     for (auto& [ckey, e] : object->containers) {
       M365_RETURN_IF_ERROR(StoreNodes(e));
-      containers[ckey] = {{"link", e.state.delta_link}, {"items", e.items.IsZero() ? "" : e.items.Hex()}};
+      nlohmann::json parts = nlohmann::json::array();
+      for (const BlobId& id : e.parts) parts.push_back(id.Hex());
+      containers[ckey] = {{"link", e.state.delta_link}, {"parts", std::move(parts)}};
     }
     nlohmann::json j = {{"containers", containers}};
     M365_ASSIGN_OR_RETURN(object->blob, SaveText(repo_, j.dump()));

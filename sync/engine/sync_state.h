@@ -8,8 +8,12 @@
 //      "dirs":{"<object key>":"<its top-level directory in the snapshot>"}}
 //   ("dirs" is absent in states written before it existed: HasDirs()).
 //   object blob (kMeta, one per mailbox / drive owner):
-//     {"containers":{"<container key>":{"link":"<delta link>","items":"<hex>"}}}
-//   items blob (kMeta, one per container): EncodeNodes (id -> parent, names, etag)
+//     {"containers":{"<container key>":{"link":"<delta link>","parts":["<hex>",...]}}}
+//   parts (kMeta): the container's EncodeNodes text (id -> parent, names,
+//     etag), cut into content-defined parts of ~64 KiB (kStatePartParams):
+//     a change rewrites the part it falls in, not the container's state,
+//     and the text is never whole in memory. States written before these
+//     parts have "items":"<hex>", one blob of the whole text (still read).
 //
 // Blobs are content-addressed, so an unchanged object or container is the
 // same blob and is not written again; a container's items are read only when
@@ -25,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/chunker.h"
 #include "backend/repository.h"
 #include "sync/engine/delta_engine.h"
 
@@ -35,14 +40,14 @@ class SyncStateStore {
   struct Object {
     struct Entry {
       ContainerState state;
-      BlobId items;  // the stored items blob (zero: none yet)
+      std::vector<BlobId> parts;  // the stored items text (empty: none yet)
     };
     std::map<std::string, Entry> containers;
     bool loaded = false;
     BlobId blob;  // the stored object blob
   };
 
-  explicit SyncStateStore(Repository& repo) : repo_(repo) {}
+  explicit SyncStateStore(Repository& repo);
 
   // Reads the root blob of a previous snapshot (a zero id = no state).
   Status Load(const BlobId& root);
@@ -84,6 +89,7 @@ class SyncStateStore {
   void LoadLater(Object::Entry& e);
 
   Repository& repo_;
+  Chunker chunker_;  // cuts the items texts into parts
   std::mutex mu_;
   std::map<std::string, std::string> root_;  // object key -> blob hex (from the parent)
   std::map<std::string, std::unique_ptr<Object>> objects_;

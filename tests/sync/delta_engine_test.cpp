@@ -549,4 +549,118 @@ TEST_CASE("sync state store: a released object's items leave memory and come bac
   CHECK(*changed != *expected);
 }
 
+namespace {
+
+// The parts of the one container of object "user:1" in the root blob `root`.
+std::vector<std::string> StoredParts(Repository& repo, const std::string& root) {
+  auto r = nlohmann::json::parse(root);
+  BlobId object;
+  REQUIRE(BlobId::FromHex(r["objects"]["user:1"].get<std::string>(), &object));
+  auto data = repo.LoadBlob(BlobType::kMeta, object);
+  REQUIRE(data.ok());
+  auto o = nlohmann::json::parse(AsString(*data));
+  return o["containers"]["drive:x"]["parts"].get<std::vector<std::string>>();
+}
+
+// Saves `root` and returns its id (what SetSyncState does).
+BlobId SaveRoot(Repository& repo, const std::string& root) {
+  const BlobId id = repo.HashBlob(AsBytes(root));
+  REQUIRE(repo.SaveBlob(BlobType::kMeta, id, AsBytes(root)).ok());
+  return id;
+}
+
+}  // namespace
+
+TEST_CASE("sync state store: a large container is stored in parts and a change rewrites few", "[sync][engine]") {
+  m365vault::testing::TestRepo store;
+  SyncStateStore s1(*store.repo);
+  REQUIRE(s1.Load(BlobId{}).ok());
+  auto obj = s1.GetObject("user:1");
+  REQUIRE(obj.ok());
+  ContainerState& c = s1.GetContainer(**obj, "drive:x");
+  c.root_id = "ROOT";
+  for (int i = 0; i < 20000; ++i) {
+    const std::string n = std::to_string(i);
+    c.nodes["AAMkAG" + std::string(60, 'x') + n] =
+        NodeState{"parent-folder-id", "subject \"" + n + "\"", "2024-01-01 0000 s" + n + ".eml", "etag" + n, false};
+  }
+  auto root1 = s1.Save();
+  REQUIRE(root1.ok());
+  const std::vector<std::string> parts1 = StoredParts(*store.repo, *root1);
+  CHECK(parts1.size() > 10);  // ~2.5 MB of text in ~64 KiB parts
+
+  // Read back in a fresh store, part by part.
+  SyncStateStore s2(*store.repo);
+  REQUIRE(s2.Load(SaveRoot(*store.repo, *root1)).ok());
+  auto obj2 = s2.GetObject("user:1");
+  REQUIRE(obj2.ok());
+  ContainerState& c2 = s2.GetContainer(**obj2, "drive:x");
+  REQUIRE(EnsureNodes(c2).ok());
+  CHECK(c2.root_id == "ROOT");
+  REQUIRE(c2.nodes.size() == c.nodes.size());
+  CHECK(c2.nodes.begin()->second.raw == c.nodes.begin()->second.raw);
+  CHECK(c2.nodes.rbegin()->second.name == c.nodes.rbegin()->second.name);
+
+  // One item changes in the middle: the other parts keep their ids.
+  c2.nodes.at("AAMkAG" + std::string(60, 'x') + "10000").etag = "changed";
+  auto root2 = s2.Save();
+  REQUIRE(root2.ok());
+  const std::vector<std::string> parts2 = StoredParts(*store.repo, *root2);
+  size_t differ = 0;
+  std::set<std::string> old(parts1.begin(), parts1.end());
+  for (const auto& p : parts2) differ += old.count(p) ? 0 : 1;
+  CHECK(differ >= 1);
+  CHECK(differ <= 2);
+}
+
+TEST_CASE("sync state store: a state of one items blob (before parts) still loads", "[sync][engine]") {
+  m365vault::testing::TestRepo store;
+  ContainerState c;
+  c.root_id = "R";
+  c.nodes["a"] = NodeState{"", "a.txt", "a.txt", "1", false};
+  const std::string text = EncodeNodes(c);
+  const BlobId items = store.repo->HashBlob(AsBytes(text));
+  REQUIRE(store.repo->SaveBlob(BlobType::kMeta, items, AsBytes(text)).ok());
+  const std::string object = nlohmann::json(
+      {{"containers", {{"drive:x", {{"link", "L"}, {"items", items.Hex()}}}}}}).dump();
+  const BlobId object_id = SaveRoot(*store.repo, object);
+  const std::string root = nlohmann::json({{"v", 1}, {"objects", {{"user:1", object_id.Hex()}}}}).dump();
+  SyncStateStore s(*store.repo);
+  REQUIRE(s.Load(SaveRoot(*store.repo, root)).ok());
+  auto obj = s.GetObject("user:1");
+  REQUIRE(obj.ok());
+  ContainerState& got = s.GetContainer(**obj, "drive:x");
+  CHECK(got.delta_link == "L");
+  REQUIRE(EnsureNodes(got).ok());
+  CHECK(got.root_id == "R");
+  CHECK(got.nodes.at("a").name == "a.txt");
+}
+
+TEST_CASE("container state read from parts: a failed load is reported, a bad text is corruption", "[sync][engine]") {
+  ContainerState c;
+  c.nodes["x"] = NodeState{"", "x", "x.eml", "1", false};
+  const std::string text = EncodeNodes(c);
+  // Cut anywhere, the parts decode to the same state.
+  for (size_t cut : {size_t(1), size_t(7), text.size() / 2, text.size() - 1}) {
+    std::vector<std::string> parts = {text.substr(0, cut), "", text.substr(cut)};
+    ContainerState out;
+    REQUIRE(DecodeNodesFrom(parts.size(), [&](size_t i) -> Result<Bytes> {
+      return Bytes(parts[i].begin(), parts[i].end());
+    }, &out).ok());
+    CHECK(out.nodes.at("x").name == "x.eml");
+  }
+  ContainerState out;
+  Status failed = DecodeNodesFrom(2, [&](size_t i) -> Result<Bytes> {
+    if (i == 1) return Status::IOError("disk on fire");
+    return Bytes(text.begin(), text.begin() + 5);
+  }, &out);
+  CHECK(failed.code() == Status::Code::kIOError);
+  CHECK(out.nodes.empty());
+  Status bad = DecodeNodesFrom(1, [&](size_t) -> Result<Bytes> {
+    const std::string t = text.substr(0, text.size() - 2);
+    return Bytes(t.begin(), t.end());
+  }, &out);
+  CHECK(bad.code() == Status::Code::kCorruption);
+}
+
 }  // namespace m365vault::sync
