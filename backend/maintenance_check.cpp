@@ -4,6 +4,7 @@
 
 #include "backend/maintenance.h"
 #include "backend/repository_internals.h"
+#include "backend/tree_walk.h"
 
 namespace m365vault {
 namespace {
@@ -25,21 +26,19 @@ struct Checker {
     return loc.ok() && loc->has_value();
   }
 
+  // One directory: its blob, or a split tree's index and every part (each
+  // counted once, and checked against every index that names it).
   void WalkTree(const BlobId& id, const std::string& where) {
     if (!trees_seen.insert(id).second) return;
     ++report.trees;
-    auto data = repo.LoadBlob(BlobType::kTree, id);
-    if (!data.ok()) {
-      Error("tree " + id.Short() + " at " + where + ": " + data.status().ToString());
-      return;
-    }
-    auto tree = DecodeTree(*data);
-    if (!tree.ok()) {
-      Error("tree " + id.Short() + " at " + where + ": " + tree.status().ToString());
-      return;
-    }
-    for (const TreeEntry& e : tree->entries) {
-      std::string path = where + "/" + e.name;
+    TreeWalkHooks hooks;
+    hooks.on_part = [&](const TreePart& part) {
+      if (trees_seen.insert(part.id).second) ++report.trees;
+      return true;
+    };
+    Status st = ForEachTreeEntry(repo, id, hooks, [&](std::string_view name, ByteView body) -> Status {
+      std::string path = where + "/" + std::string(name);
+      M365_ASSIGN_OR_RETURN(TreeEntry e, DecodeEntryBody(std::string(name), body));
       if (e.kind == EntryKind::kDirectory) {
         WalkTree(e.subtree, path);
       } else if (e.kind == EntryKind::kFile) {
@@ -48,7 +47,10 @@ struct Checker {
           if (!Indexed(c.id)) Error("chunk " + c.id.Short() + " of " + path + " is not in the index");
         }
       }
-    }
+      return Status::OK();
+    });
+    // "directory 1a2b3c4d/Inbox: Corruption: tree 5e6f...: part 2 of 9 (...): missing: ..."
+    if (!st.ok()) Error("directory " + where + ": " + st.ToString());
   }
 
   void CheckSnapshots() {
