@@ -36,9 +36,8 @@ struct Checker {
       if (trees_seen.insert(part.id).second) ++report.trees;
       return true;
     };
-    Status st = ForEachTreeEntry(repo, id, hooks, [&](std::string_view name, ByteView body) -> Status {
-      std::string path = where + "/" + std::string(name);
-      M365_ASSIGN_OR_RETURN(TreeEntry e, DecodeEntryBody(std::string(name), body));
+    Status st = ForEachDecodedTreeEntry(repo, id, hooks, [&](TreeEntry& e) {
+      std::string path = where + "/" + e.name;
       if (e.kind == EntryKind::kDirectory) {
         WalkTree(e.subtree, path);
       } else if (e.kind == EntryKind::kFile) {

@@ -29,8 +29,7 @@ Status Mark(Repository& repo, const BlobId& tree_id, std::unordered_set<BlobId, 
   if (!live->insert(tree_id).second) return Status::OK();
   TreeWalkHooks hooks;
   hooks.on_part = [&](const TreePart& part) { return live->insert(part.id).second; };
-  return ForEachTreeEntry(repo, tree_id, hooks, [&](std::string_view name, ByteView body) -> Status {
-    M365_ASSIGN_OR_RETURN(TreeEntry e, DecodeEntryBody(std::string(name), body));
+  return ForEachDecodedTreeEntry(repo, tree_id, hooks, [&](TreeEntry& e) {
     if (e.kind == EntryKind::kDirectory) return Mark(repo, e.subtree, live);
     for (const ChunkRef& c : e.chunks) live->insert(c.id);
     return Status::OK();

@@ -244,6 +244,15 @@ Status ForEachEncodedEntry(ByteView data, const std::function<void(size_t count)
                   [&](std::string_view name, ByteView body, TreeEntry&) { return on_entry(name, body); });
 }
 
+Status ForEachDecodedEntry(
+    ByteView data, const std::function<void(size_t count)>& on_count,
+    const std::function<Status(std::string_view name, ByteView body, TreeEntry& entry)>& on_entry) {
+  return WalkTree(data, on_count, [&](std::string_view name, ByteView body, TreeEntry& parsed) {
+    parsed.name = std::string(name);
+    return on_entry(name, body, parsed);
+  });
+}
+
 Bytes EncodedTreeHeader(size_t count) {
   Bytes out;
   PutU8(&out, kTreeVersion);

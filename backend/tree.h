@@ -1,6 +1,7 @@
 // backend/tree.h
 //
-// Tree: the listing of one directory of a snapshot, stored as one blob. Its
+// Tree: the listing of one directory of a snapshot, stored as one blob (a
+// large directory: an index blob over parts, see "Split trees" below). Its
 // encoding is deterministic (entries sorted by name bytes, metadata sorted by
 // key, no timestamps of its own), so an unchanged directory is the same blob,
 // with the same id, in every snapshot: copy-on-write snapshots share it.
@@ -83,6 +84,11 @@ Result<TreeEntry> DecodeEntryBody(std::string name, ByteView body);
 // returned. The views point into `data`.
 Status ForEachEncodedEntry(ByteView data, const std::function<void(size_t count)>& on_count,
                            const std::function<Status(std::string_view name, ByteView body)>& on_entry);
+// As ForEachEncodedEntry, also handing each entry decoded (its name set;
+// on_entry may move from it): each entry is parsed once, for both.
+Status ForEachDecodedEntry(
+    ByteView data, const std::function<void(size_t count)>& on_count,
+    const std::function<Status(std::string_view name, ByteView body, TreeEntry& entry)>& on_entry);
 Bytes EncodedTreeHeader(size_t count);
 void AppendEncodedEntry(Bytes* tree, std::string_view name, ByteView body);
 

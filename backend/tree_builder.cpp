@@ -35,8 +35,7 @@ Status TreeBuilder::Add(std::string_view name, ByteView body) {
   if (finished_) return Status::InvalidArgument("TreeBuilder::Add after Finish");
   if (!IsValidEntryName(name)) return Status::InvalidArgument("invalid entry name \"" + std::string(name) + "\"");
   if (!(parts_.empty() && count_ == 0) && !(last_ < name)) {
-    return Status::InvalidArgument("tree entries out of order: \"" + std::string(name) + "\" after \"" + last_ +
-                                   "\"");
+    return Status::InvalidArgument("tree entries out of order: \"" + std::string(name) + "\" after \"" + last_ + "\"");
   }
   last_.assign(name);
   if (count_ == 0) first_.assign(name);

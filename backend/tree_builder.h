@@ -68,10 +68,10 @@ class TreeBuilder {
   Status SavePart();
 
   SaveFn save_;
-  Bytes part_;             // room for the header, then the current part's entries
-  uint64_t count_ = 0;     // entries in part_
-  std::string first_;      // the current part's first name
-  std::string last_;       // the last name added (to check the order)
+  Bytes part_;          // room for the header, then the current part's entries
+  uint64_t count_ = 0;  // entries in part_
+  std::string first_;   // the current part's first name
+  std::string last_;    // the last name added (to check the order)
   std::vector<TreePart> parts_;
   Status error_;
   bool finished_ = false;

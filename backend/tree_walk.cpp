@@ -2,7 +2,6 @@
 #include "backend/tree_walk.h"
 
 #include <algorithm>
-#include <iterator>
 #include <string>
 
 namespace m365vault {
@@ -51,30 +50,30 @@ uint64_t TotalCount(const std::vector<TreePart>& parts) {
   return n;
 }
 
-}  // namespace
+using EntryFn = std::function<Status(std::string_view name, ByteView body, TreeEntry& entry)>;
 
-Status ForEachTreeEntry(Repository& repo, const BlobId& tree, const TreeWalkHooks& hooks,
-                        const TreeEntryVisitor& on_entry) {
+// The walk behind every function here; `data` is the blob of `tree`. Errors
+// of on_entry go back as they are; those of the walk name the tree.
+Status Walk(Repository& repo, const BlobId& tree, ByteView data, const TreeWalkHooks& hooks, const EntryFn& on_entry) {
   const std::string context = "tree " + tree.Short();
-  Result<Bytes> loaded = repo.LoadBlob(BlobType::kTree, tree);
-  if (!loaded.ok()) return loaded.status().WithContext(context);
-  Bytes data = std::move(loaded).value();
-  // Errors of on_entry go back as they are; those of the walk get `context`.
   bool visitor_failed = false;
-  auto visit = [&](std::string_view name, ByteView body) {
-    Status st = on_entry(name, body);
+  auto visit = [&](std::string_view name, ByteView body, TreeEntry& entry) {
+    Status st = on_entry(name, body, entry);
     visitor_failed = !st.ok();
     return st;
   };
   if (!IsTreeIndex(data)) {
-    Status st = ForEachEncodedEntry(
-        data, [&](size_t n) { if (hooks.on_count) hooks.on_count(n); }, visit);
+    Status st = ForEachDecodedEntry(
+        data,
+        [&](size_t n) {
+          if (hooks.on_count) hooks.on_count(n);
+        },
+        visit);
     return visitor_failed ? st : st.WithContext(context);
   }
   Result<std::vector<TreePart>> decoded = DecodeTreeIndex(data);
   if (!decoded.ok()) return decoded.status().WithContext(context);
-  const std::vector<TreePart> parts = std::move(decoded).value();
-  data = Bytes();
+  const std::vector<TreePart>& parts = *decoded;
   if (hooks.on_count) hooks.on_count(TotalCount(parts));
   for (size_t i = 0; i < parts.size(); ++i) {
     if (hooks.on_part && !hooks.on_part(parts[i])) continue;
@@ -85,16 +84,16 @@ Status ForEachTreeEntry(Repository& repo, const BlobId& tree, const TreeWalkHook
     bool first = true;
     // Every check runs before the entry is reported: on_entry never sees an
     // entry out of order, and sees none of a part whose count is wrong.
-    Status st = ForEachEncodedEntry(
+    Status st = ForEachDecodedEntry(
         *blob, [&](size_t n) { count = n; },
-        [&](std::string_view name, ByteView body) -> Status {
+        [&](std::string_view name, ByteView body, TreeEntry& entry) -> Status {
           if (first) {
             M365_RETURN_IF_ERROR(CheckCount(parts, i, count));
             M365_RETURN_IF_ERROR(CheckFirst(parts, i, name));
             first = false;
           }
           M365_RETURN_IF_ERROR(CheckBeforeNext(parts, i, name));
-          return visit(name, body);
+          return visit(name, body, entry);
         });
     if (st.ok() && first) st = CheckCount(parts, i, count);  // an empty part
     if (!st.ok()) return visitor_failed ? st : st.WithContext(part_context);
@@ -102,28 +101,37 @@ Status ForEachTreeEntry(Repository& repo, const BlobId& tree, const TreeWalkHook
   return Status::OK();
 }
 
+Result<Bytes> LoadTreeBlob(Repository& repo, const BlobId& tree) {
+  Result<Bytes> blob = repo.LoadBlob(BlobType::kTree, tree);
+  if (!blob.ok()) return blob.status().WithContext("tree " + tree.Short());
+  return blob;
+}
+
+}  // namespace
+
+Status ForEachTreeEntry(Repository& repo, const BlobId& tree, const TreeWalkHooks& hooks,
+                        const TreeEntryVisitor& on_entry) {
+  M365_ASSIGN_OR_RETURN(Bytes data, LoadTreeBlob(repo, tree));
+  return Walk(repo, tree, data, hooks,
+              [&](std::string_view name, ByteView body, TreeEntry&) { return on_entry(name, body); });
+}
+
+Status ForEachDecodedTreeEntry(Repository& repo, const BlobId& tree, const TreeWalkHooks& hooks,
+                               const std::function<Status(TreeEntry& entry)>& on_entry) {
+  M365_ASSIGN_OR_RETURN(Bytes data, LoadTreeBlob(repo, tree));
+  return Walk(repo, tree, data, hooks, [&](std::string_view, ByteView, TreeEntry& entry) { return on_entry(entry); });
+}
+
 Result<Tree> LoadSplitTree(Repository& repo, const BlobId& id, ByteView index) {
-  const std::string context = "tree " + id.Short();
-  Result<std::vector<TreePart>> decoded = DecodeTreeIndex(index);
-  if (!decoded.ok()) return decoded.status().WithContext(context);
-  const std::vector<TreePart>& parts = *decoded;
   Tree tree;
+  TreeWalkHooks hooks;
   // The index's claim, checked only as parts load: reserve no more than a
   // modest directory on its word.
-  tree.entries.reserve(std::min<uint64_t>(TotalCount(parts), 1 << 16));
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const std::string part_context = context + ": " + PartName(parts, i);
-    Result<Bytes> blob = LoadPart(repo, parts[i]);
-    if (!blob.ok()) return blob.status().WithContext(part_context);
-    Result<Tree> part = DecodeTree(*blob);
-    if (!part.ok()) return part.status().WithContext(part_context);
-    std::vector<TreeEntry>& entries = part->entries;
-    Status st = CheckCount(parts, i, entries.size());
-    if (st.ok()) st = CheckFirst(parts, i, entries.front().name);
-    if (st.ok()) st = CheckBeforeNext(parts, i, entries.back().name);
-    if (!st.ok()) return st.WithContext(part_context);
-    std::move(entries.begin(), entries.end(), std::back_inserter(tree.entries));
-  }
+  hooks.on_count = [&](uint64_t n) { tree.entries.reserve(std::min<uint64_t>(n, 1 << 16)); };
+  M365_RETURN_IF_ERROR(Walk(repo, id, index, hooks, [&](std::string_view, ByteView, TreeEntry& entry) {
+    tree.entries.push_back(std::move(entry));
+    return Status::OK();
+  }));
   return tree;
 }
 

@@ -41,6 +41,12 @@ inline Status ForEachTreeEntry(Repository& repo, const BlobId& tree, const TreeE
   return ForEachTreeEntry(repo, tree, TreeWalkHooks{}, on_entry);
 }
 
+// As ForEachTreeEntry, handing each entry decoded (on_entry may move from
+// it); each entry is parsed once. For walks that need every field (check,
+// prune).
+Status ForEachDecodedTreeEntry(Repository& repo, const BlobId& tree, const TreeWalkHooks& hooks,
+                               const std::function<Status(TreeEntry& entry)>& on_entry);
+
 // The whole listing of the split tree `id`, whose index blob is `index`: its
 // parts loaded (not through the tree cache) and checked one at a time, their
 // entries concatenated. Repository::LoadTree's loader for version 2.

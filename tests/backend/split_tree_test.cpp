@@ -112,7 +112,8 @@ TEST_CASE("a large directory is split into parts and reads back whole", "[backen
   std::vector<std::string> names;
   for (int i = 0; i < kBig; ++i) {
     names.push_back(BigName(i));
-    REQUIRE((*w)->PutFile("big/" + names.back(), AsBytes("mail " + std::to_string(i % 7)), Attrs(i, "id" + std::to_string(i))).ok());
+    const std::string content = "mail " + std::to_string(i % 7);
+    REQUIRE((*w)->PutFile("big/" + names.back(), AsBytes(content), Attrs(i, "id" + std::to_string(i))).ok());
   }
   for (int i = 0; i < 10; ++i) REQUIRE((*w)->PutFile("small/f" + std::to_string(i), AsBytes("x"), Attrs()).ok());
   auto snap = (*w)->Commit(SnapshotInfo{});
