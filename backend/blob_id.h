@@ -22,7 +22,7 @@ namespace m365vault {
 
 enum class BlobType : uint8_t {
   kData = 1,  // file content chunks
-  kTree = 2,  // one directory listing (backend/tree.h)
+  kTree = 2,  // a directory listing, or a split tree's index or part (backend/tree.h)
   kMeta = 3,  // other metadata (sync state)
 };
 

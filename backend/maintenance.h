@@ -3,13 +3,15 @@
 // Check and prune: the repository's maintenance operations.
 //
 // Check verifies structure (every index entry points into an existing pack
-// whose trailer agrees; every snapshot's trees decode and every blob they
-// reference is indexed) and, with read_data, that every blob in every pack
-// authenticates, decompresses and hashes to its id.
+// whose trailer agrees; every snapshot's trees decode, a split tree's parts
+// agree with its index, and every blob they reference is indexed) and, with
+// read_data, that every blob in every pack authenticates, decompresses and
+// hashes to its id.
 //
 // Prune removes what no kept snapshot references, under an exclusive lock:
-// mark every blob reachable from the remaining manifests; delete packs with no
-// live blob; repack packs whose live share is below `repack_threshold` (live
+// mark every blob reachable from the remaining manifests (trees, a split
+// tree's index and parts, chunks, sync states); delete packs with no live
+// blob; repack packs whose live share is below `repack_threshold` (live
 // blobs written into new packs); write one new index for everything that
 // remains; only then delete the old index files and finally the old packs.
 // A crash at any point leaves every remaining snapshot readable: until the
@@ -35,6 +37,7 @@ struct CheckOptions {
 };
 
 struct CheckReport {
+  // trees: distinct tree blobs (a split tree counts its index and each part).
   uint64_t snapshots = 0, trees = 0, data_blobs = 0, packs = 0, bytes_read = 0;
   std::vector<std::string> errors;  // one line per problem found
   bool ok() const { return errors.empty(); }

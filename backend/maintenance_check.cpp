@@ -4,6 +4,7 @@
 
 #include "backend/maintenance.h"
 #include "backend/repository_internals.h"
+#include "backend/tree_walk.h"
 
 namespace m365vault {
 namespace {
@@ -25,20 +26,17 @@ struct Checker {
     return loc.ok() && loc->has_value();
   }
 
+  // One directory: its blob, or a split tree's index and every part (each
+  // counted once, and checked against every index that names it).
   void WalkTree(const BlobId& id, const std::string& where) {
     if (!trees_seen.insert(id).second) return;
     ++report.trees;
-    auto data = repo.LoadBlob(BlobType::kTree, id);
-    if (!data.ok()) {
-      Error("tree " + id.Short() + " at " + where + ": " + data.status().ToString());
-      return;
-    }
-    auto tree = DecodeTree(*data);
-    if (!tree.ok()) {
-      Error("tree " + id.Short() + " at " + where + ": " + tree.status().ToString());
-      return;
-    }
-    for (const TreeEntry& e : tree->entries) {
+    TreeWalkHooks hooks;
+    hooks.on_part = [&](const TreePart& part) {
+      if (trees_seen.insert(part.id).second) ++report.trees;
+      return true;
+    };
+    Status st = ForEachDecodedTreeEntry(repo, id, hooks, [&](TreeEntry& e) {
       std::string path = where + "/" + e.name;
       if (e.kind == EntryKind::kDirectory) {
         WalkTree(e.subtree, path);
@@ -48,7 +46,10 @@ struct Checker {
           if (!Indexed(c.id)) Error("chunk " + c.id.Short() + " of " + path + " is not in the index");
         }
       }
-    }
+      return Status::OK();
+    });
+    // "directory 1a2b3c4d/Inbox: Corruption: tree 5e6f...: part 2 of 9 (...): missing: ..."
+    if (!st.ok()) Error("directory " + where + ": " + st.ToString());
   }
 
   void CheckSnapshots() {

@@ -12,6 +12,7 @@
 
 #include "backend/maintenance.h"
 #include "backend/repository_internals.h"
+#include "backend/tree_walk.h"
 
 namespace m365vault {
 namespace {
@@ -21,18 +22,18 @@ struct PackUse {
   std::vector<format::PackEntry> live_entries;
 };
 
+// Marks tree `tree_id` and everything under it. A split tree's parts are
+// marked too, and a part already marked (shared with a snapshot marked
+// before) is not read again: its entries were marked with it.
 Status Mark(Repository& repo, const BlobId& tree_id, std::unordered_set<BlobId, BlobIdHash>* live) {
   if (!live->insert(tree_id).second) return Status::OK();
-  M365_ASSIGN_OR_RETURN(Bytes data, repo.LoadBlob(BlobType::kTree, tree_id));
-  M365_ASSIGN_OR_RETURN(Tree tree, DecodeTree(data));
-  for (const TreeEntry& e : tree.entries) {
-    if (e.kind == EntryKind::kDirectory) {
-      M365_RETURN_IF_ERROR(Mark(repo, e.subtree, live));
-    } else {
-      for (const ChunkRef& c : e.chunks) live->insert(c.id);
-    }
-  }
-  return Status::OK();
+  TreeWalkHooks hooks;
+  hooks.on_part = [&](const TreePart& part) { return live->insert(part.id).second; };
+  return ForEachDecodedTreeEntry(repo, tree_id, hooks, [&](TreeEntry& e) {
+    if (e.kind == EntryKind::kDirectory) return Mark(repo, e.subtree, live);
+    for (const ChunkRef& c : e.chunks) live->insert(c.id);
+    return Status::OK();
+  });
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/repository_impl.h"
+#include "backend/tree_walk.h"
 
 namespace m365vault {
 
@@ -432,6 +433,12 @@ Result<Bytes> RepositoryImpl::LoadBlob(BlobType type, const BlobId& id) {
 Result<std::shared_ptr<const Tree>> RepositoryImpl::LoadTree(const BlobId& id) {
   return tree_cache_.GetOrLoad(id, [&]() -> Result<std::shared_ptr<const Tree>> {
     M365_ASSIGN_OR_RETURN(Bytes data, LoadBlob(BlobType::kTree, id));
+    // A split tree's parts are read here, not cached apart: readers want
+    // whole listings. LoadSplitTree's errors name the tree already.
+    if (IsTreeIndex(data)) {
+      M365_ASSIGN_OR_RETURN(Tree whole, LoadSplitTree(*this, id, data));
+      return std::shared_ptr<const Tree>(std::make_shared<Tree>(std::move(whole)));
+    }
     auto tree = DecodeTree(data);
     if (!tree.ok()) return tree.status().WithContext("tree " + id.Short());
     return std::shared_ptr<const Tree>(std::make_shared<Tree>(std::move(tree).value()));

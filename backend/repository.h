@@ -104,6 +104,8 @@ class Repository {
   virtual Status Flush() = 0;
 
   // --- cached reads (for readers and the mount) ---
+  // A directory's whole listing, whatever its format: a split tree's parts
+  // are loaded and checked one at a time and concatenated (tree_walk.h).
   virtual Result<std::shared_ptr<const Tree>> LoadTree(const BlobId& id) = 0;
   virtual Result<std::shared_ptr<const Bytes>> LoadChunk(const BlobId& id) = 0;
   // Starts loading a chunk into the cache in the background (read-ahead).

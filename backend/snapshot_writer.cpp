@@ -6,7 +6,8 @@
 // dirty path from each change up to the root. A DirNode holds its entries
 // encoded (EncodeEntryBody), not as TreeEntry: a folder of 100,000 mails
 // costs about the size of its tree blob, not three times that, and Commit()
-// assembles the blob from the bodies without decoding them.
+// assembles the blob (a large directory's parts, tree_builder.h) from the
+// bodies without decoding them.
 #include "backend/snapshot_writer.h"
 
 #include <chrono>
@@ -17,6 +18,8 @@
 #include "backend/buffer_pool.h"
 #include "backend/chunker.h"
 #include "backend/thread_pool.h"
+#include "backend/tree_builder.h"
+#include "backend/tree_walk.h"
 
 namespace m365vault {
 
@@ -380,16 +383,16 @@ class SnapshotWriterImpl final : public SnapshotWriter {
 
   Status Load(DirNode* d) {
     if (d->loaded) return Status::OK();
-    // The blob itself, split into bodies: no decoded Tree (nor a copy of it
-    // in the repository's tree cache) for a directory about to change.
-    M365_ASSIGN_OR_RETURN(Bytes data, repo_.LoadBlob(BlobType::kTree, d->original));
-    Status st = ForEachEncodedEntry(data, nullptr, [&](std::string_view name, ByteView body) {
+    // The blob itself (a split tree's parts one at a time), split into
+    // bodies: no decoded Tree (nor a copy of it in the repository's tree
+    // cache) for a directory about to change. Errors name the tree.
+    Status st = ForEachTreeEntry(repo_, d->original, [&](std::string_view name, ByteView body) {
       d->entries.emplace_hint(d->entries.end(), std::string(name), Bytes(body.begin(), body.end()));
       return Status::OK();
     });
     if (!st.ok()) {
       d->entries.clear();
-      return st.WithContext("tree " + d->original.Short());
+      return st;
     }
     d->loaded = true;
     return Status::OK();
@@ -445,15 +448,18 @@ class SnapshotWriterImpl final : public SnapshotWriter {
       it->second = EncodeEntryBody(e);
     }
     d->children.clear();
-    // Each body is freed as it is appended: Commit is the writer's last call,
+    // Each body is freed as it is added: Commit is the writer's last call,
     // and a directory of 100,000 mails would otherwise briefly exist twice.
-    Bytes data = EncodedTreeHeader(d->entries.size());
+    // The builder holds one part at a time, saving each as it completes.
+    TreeBuilder builder([this](ByteView blob) -> Result<BlobId> {
+      BlobId id = repo_.HashBlob(blob);
+      M365_RETURN_IF_ERROR(repo_.SaveBlob(BlobType::kTree, id, blob).status());
+      return id;
+    });
     for (auto it = d->entries.begin(); it != d->entries.end(); it = d->entries.erase(it)) {  // sorted by name
-      AppendEncodedEntry(&data, it->first, it->second);
+      M365_RETURN_IF_ERROR(builder.Add(it->first, it->second));
     }
-    BlobId id = repo_.HashBlob(data);
-    M365_RETURN_IF_ERROR(repo_.SaveBlob(BlobType::kTree, id, data).status());
-    return id;
+    return builder.Finish();
   }
 
   Repository& repo_;

@@ -8,6 +8,7 @@ namespace m365vault {
 namespace {
 
 constexpr uint8_t kTreeVersion = 1;
+constexpr uint8_t kTreeIndexVersion = 2;
 
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;
@@ -166,7 +167,13 @@ Status WalkTree(ByteView data, const std::function<void(size_t count)>& on_count
                 const std::function<Status(std::string_view name, ByteView body, TreeEntry& parsed)>& on_entry) {
   ByteReader r(data);
   uint8_t version;
-  if (!r.GetU8(&version) || version != kTreeVersion) return Malformed("unknown version");
+  if (!r.GetU8(&version)) return Malformed("empty");
+  if (version == kTreeIndexVersion) {
+    return Status::InvalidArgument(
+        "tree blob is a split tree's index (version 2), not a listing: its entries are in its parts "
+        "(read it with ForEachTreeEntry or Repository::LoadTree)");
+  }
+  if (version != kTreeVersion) return Malformed("unknown version");
   uint64_t count;
   if (!r.GetVarint(&count) || count > r.remaining()) return Malformed("entry count");
   if (on_count) on_count(count);
@@ -237,6 +244,15 @@ Status ForEachEncodedEntry(ByteView data, const std::function<void(size_t count)
                   [&](std::string_view name, ByteView body, TreeEntry&) { return on_entry(name, body); });
 }
 
+Status ForEachDecodedEntry(
+    ByteView data, const std::function<void(size_t count)>& on_count,
+    const std::function<Status(std::string_view name, ByteView body, TreeEntry& entry)>& on_entry) {
+  return WalkTree(data, on_count, [&](std::string_view name, ByteView body, TreeEntry& parsed) {
+    parsed.name = std::string(name);
+    return on_entry(name, body, parsed);
+  });
+}
+
 Bytes EncodedTreeHeader(size_t count) {
   Bytes out;
   PutU8(&out, kTreeVersion);
@@ -247,6 +263,47 @@ Bytes EncodedTreeHeader(size_t count) {
 void AppendEncodedEntry(Bytes* tree, std::string_view name, ByteView body) {
   PutLengthPrefixed(tree, AsBytes(name));
   PutBytes(tree, body);
+}
+
+bool IsTreeIndex(ByteView data) { return !data.empty() && data[0] == kTreeIndexVersion; }
+
+Bytes EncodeTreeIndex(const std::vector<TreePart>& parts) {
+  Bytes out;
+  PutU8(&out, kTreeIndexVersion);
+  PutVarint(&out, parts.size());
+  for (const TreePart& p : parts) {
+    PutLengthPrefixed(&out, AsBytes(p.first));
+    PutBytes(&out, ByteView(p.id.bytes.data(), 32));
+    PutVarint(&out, p.count);
+  }
+  return out;
+}
+
+Result<std::vector<TreePart>> DecodeTreeIndex(ByteView data) {
+  auto bad = [](const char* what) { return Status::Corruption(std::string("malformed split tree index: ") + what); };
+  ByteReader r(data);
+  uint8_t version;
+  if (!r.GetU8(&version) || version != kTreeIndexVersion) return bad("not version 2");
+  uint64_t nparts;
+  // A part takes at least 35 bytes: lp(a one-byte name), its id, a count.
+  if (!r.GetVarint(&nparts) || nparts > r.remaining() / 35) return bad("part count");
+  if (nparts < 2) return bad("fewer than 2 parts (one part is written as a plain tree)");
+  std::vector<TreePart> parts(nparts);
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < nparts; ++i) {
+    TreePart& p = parts[i];
+    ByteView first, id;
+    if (!r.GetLengthPrefixed(&first) || !r.GetBytes(32, &id) || !r.GetVarint(&p.count)) return bad("part");
+    p.first = std::string(AsString(first));
+    p.id = BlobId::FromView(id);
+    if (!IsValidEntryName(p.first)) return bad("first name of a part");
+    if (i > 0 && !(parts[i - 1].first < p.first)) return bad("parts not in name order");
+    if (p.count == 0) return bad("empty part");
+    if (p.count > UINT64_MAX - total) return bad("entry count overflows");
+    total += p.count;
+  }
+  if (!r.done()) return bad("trailing bytes");
+  return parts;
 }
 
 }  // namespace m365vault

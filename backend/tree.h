@@ -1,6 +1,7 @@
 // backend/tree.h
 //
-// Tree: the listing of one directory of a snapshot, stored as one blob. Its
+// Tree: the listing of one directory of a snapshot, stored as one blob (a
+// large directory: an index blob over parts, see "Split trees" below). Its
 // encoding is deterministic (entries sorted by name bytes, metadata sorted by
 // key, no timestamps of its own), so an unchanged directory is the same blob,
 // with the same id, in every snapshot: copy-on-write snapshots share it.
@@ -60,9 +61,11 @@ struct Tree {
   Status Normalize();
 };
 
-// Deterministic encoding (docs/format.md, "Tree blobs").
+// Deterministic encoding (docs/format.md, "Trees"): a version-1 blob.
 Bytes EncodeTree(const Tree& tree);
-// Corruption on malformed input; never reads out of bounds.
+// Corruption on malformed input; never reads out of bounds. InvalidArgument
+// on a split tree's index (IsTreeIndex): its entries are in its parts, read
+// through ForEachTreeEntry (backend/tree_walk.h) or Repository::LoadTree.
 Result<Tree> DecodeTree(ByteView data);
 
 // Entries kept encoded: the bytes EncodeTree writes for one entry after its
@@ -74,16 +77,43 @@ Result<Tree> DecodeTree(ByteView data);
 Bytes EncodeEntryBody(const TreeEntry& entry);
 // Corruption on malformed input; `name` is not checked.
 Result<TreeEntry> DecodeEntryBody(std::string name, ByteView body);
-// Walks a tree blob (checked as DecodeTree does: names valid, sorted,
-// unique; bodies well formed) without building a Tree: on_count(n) first
-// (may be null), then on_entry(name, body) for each entry; a non-OK Status
-// from on_entry stops the walk and is returned. The views point into `data`.
+// Walks a version-1 tree blob (checked as DecodeTree does: names valid,
+// sorted, unique; bodies well formed; InvalidArgument on an index) without
+// building a Tree: on_count(n) first (may be null), then on_entry(name, body)
+// for each entry; a non-OK Status from on_entry stops the walk and is
+// returned. The views point into `data`.
 Status ForEachEncodedEntry(ByteView data, const std::function<void(size_t count)>& on_count,
                            const std::function<Status(std::string_view name, ByteView body)>& on_entry);
+// As ForEachEncodedEntry, also handing each entry decoded (its name set;
+// on_entry may move from it): each entry is parsed once, for both.
+Status ForEachDecodedEntry(
+    ByteView data, const std::function<void(size_t count)>& on_count,
+    const std::function<Status(std::string_view name, ByteView body, TreeEntry& entry)>& on_entry);
 Bytes EncodedTreeHeader(size_t count);
 void AppendEncodedEntry(Bytes* tree, std::string_view name, ByteView body);
 
 // True when `name` may be a tree entry name (see TreeEntry::name).
 bool IsValidEntryName(std::string_view name);
+
+// --- Split trees (format version 2; docs/format.md, "Split trees") ---
+// A large directory is an index blob over parts, each part a version-1 tree
+// blob holding a range of names, in name order. TreeBuilder
+// (backend/tree_builder.h) writes them; ForEachTreeEntry and LoadSplitTree
+// (backend/tree_walk.h) read them, checking each part against the index.
+
+struct TreePart {
+  std::string first;   // the name of the part's first entry
+  BlobId id;           // the part: a version-1 tree blob
+  uint64_t count = 0;  // the part's entries, >= 1
+};
+
+// True when `data` is a split tree's index (its version byte is 2); says
+// nothing about whether it is well formed.
+bool IsTreeIndex(ByteView data);
+Bytes EncodeTreeIndex(const std::vector<TreePart>& parts);
+// Corruption unless: version 2, at least 2 parts, first names valid and
+// strictly increasing, counts >= 1 (and their sum fits in 64 bits), no
+// trailing bytes. The parts' blobs are checked only when they are loaded.
+Result<std::vector<TreePart>> DecodeTreeIndex(ByteView data);
 
 }  // namespace m365vault
