@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "backend/maintenance.h"
+#include "backend/meta_blob.h"
 #include "backend/repository_internals.h"
 #include "backend/tree_walk.h"
 
@@ -15,6 +16,7 @@ struct Checker {
   const CheckOptions& opts;
   CheckReport report;
   std::unordered_set<BlobId, BlobIdHash> trees_seen;
+  std::unordered_set<BlobId, BlobIdHash> meta_seen;
 
   void Error(std::string msg) { report.errors.push_back(std::move(msg)); }
   void Progress(const std::string& line) {
@@ -52,6 +54,21 @@ struct Checker {
     if (!st.ok()) Error("directory " + where + ": " + st.ToString());
   }
 
+  // Every blob the snapshot's sync state names is indexed, and its meta blobs decode.
+  void CheckSyncState(const BlobId& root, const std::string& snapshot) {
+    const std::string where = "sync state of snapshot " + snapshot.substr(0, 8);
+    ForEachMetaReference(
+        repo, root,
+        [&](const BlobId& b, bool) {
+          if (!meta_seen.insert(b).second) return false;
+          if (!Indexed(b)) Error(where + ": blob " + b.Short() + " is not in the index");
+          return true;
+        },
+        [&](const BlobId& b, const Status& error) {
+          if (Indexed(b)) Error(where + ": blob " + b.Short() + ": " + error.ToString());
+        });
+  }
+
   void CheckSnapshots() {
     auto files = repo.storage().List("snapshots/");
     if (!files.ok()) return Error("cannot list snapshots: " + files.status().ToString());
@@ -65,9 +82,7 @@ struct Checker {
       ++report.snapshots;
       Progress("snapshot " + id.substr(0, 8));
       WalkTree(info->root, id.substr(0, 8));
-      if (!info->sync_state.IsZero() && !Indexed(info->sync_state)) {
-        Error("sync state of snapshot " + id + " is not in the index");
-      }
+      if (!info->sync_state.IsZero()) CheckSyncState(info->sync_state, id);
     }
   }
 

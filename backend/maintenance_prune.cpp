@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "backend/maintenance.h"
+#include "backend/meta_blob.h"
 #include "backend/repository_internals.h"
 #include "backend/tree_walk.h"
 
@@ -68,7 +69,16 @@ Result<PruneReport> Prune(Repository& repo, const PruneOptions& opts) {
     }
     progress("marking snapshot " + id.substr(0, 8));
     M365_RETURN_IF_ERROR(Mark(repo, info->root, &live).WithContext("marking snapshot " + id));
-    if (!info->sync_state.IsZero()) live.insert(info->sync_state);
+    if (!info->sync_state.IsZero()) {
+      // The state's blobs name the blobs they refer to (meta_blob.h). One
+      // that is gone already takes nothing else with it: its references are
+      // unreachable, and the next backup of that object starts afresh.
+      ForEachMetaReference(
+          repo, info->sync_state, [&](const BlobId& b, bool) { return live.insert(b).second; },
+          [&](const BlobId& b, const Status& error) {
+            progress("sync state of snapshot " + id.substr(0, 8) + ": blob " + b.Short() + ": " + error.ToString());
+          });
+    }
   }
 
   // Usage per pack.

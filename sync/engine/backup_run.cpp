@@ -242,7 +242,18 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   }
   auto saved = state.Save();
   if (!saved.ok()) return fail(saved.status());
-  Status st = (*writer)->SetSyncState(AsBytes(*saved));
+  for (const auto& p : state.TakeProblems()) {
+    std::string who = p.key;
+    for (const auto& u : listed) {
+      if (p.key == "user:" + u.id) who = u.upn;
+    }
+    (void)vault.AddJobEvent({job_id, NowNs(), who, "info.state_reset",
+                             who + ": " + p.what + "; its data was enumerated in full again",
+                             "nothing was lost; items deleted from Microsoft 365 before this run may stay in this "
+                             "and later snapshots",
+                             kLevelInfo});
+  }
+  Status st = (*writer)->SetSyncState(*saved);
   if (!st.ok()) return fail(st);
   SnapshotInfo fields;
   fields.tenant = tenant;

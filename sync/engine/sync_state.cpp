@@ -5,24 +5,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend/meta_blob.h"
+
 namespace m365vault::sync {
 namespace {
 
-Result<nlohmann::json> LoadJson(Repository& repo, const BlobId& id) {
-  M365_ASSIGN_OR_RETURN(Bytes data, repo.LoadBlob(BlobType::kMeta, id));
-  auto j = nlohmann::json::parse(AsString(data), nullptr, false);
+Result<nlohmann::json> LoadJson(Repository& repo, const BlobId& id, bool* legacy = nullptr) {
+  M365_ASSIGN_OR_RETURN(MetaBlob m, LoadMetaBlob(repo, id));
+  if (legacy) *legacy = m.legacy;
+  auto j = nlohmann::json::parse(AsString(m.payload), nullptr, false);
   if (!j.is_object()) return Status::Corruption("sync state blob " + id.Short() + " is not a JSON object");
   return j;
 }
-
-Result<BlobId> SaveBytes(Repository& repo, ByteView bytes) {
-  const BlobId id = repo.HashBlob(bytes);
-  M365_ASSIGN_OR_RETURN(bool saved, repo.SaveBlob(BlobType::kMeta, id, bytes));
-  (void)saved;
-  return id;
-}
-
-Result<BlobId> SaveText(Repository& repo, const std::string& text) { return SaveBytes(repo, AsBytes(text)); }
 
 // Parts of a container's items text: small enough that a change rewrites
 // little, large enough that a 100,000-item container is ~700 blobs.
@@ -39,7 +33,7 @@ Result<std::vector<BlobId>> SaveNodes(Repository& repo, const Chunker& chunker, 
       const ByteView rest(buf.data() + pos, buf.size() - pos);
       const size_t n = chunker.NextChunk(rest, eof);
       if (n == 0) break;
-      auto id = SaveBytes(repo, rest.first(n));
+      auto id = SaveMetaBlob(repo, rest.first(n));
       if (!id.ok()) {
         st = id.status();
         break;
@@ -68,8 +62,9 @@ Status SyncStateStore::Load(const BlobId& root) {
   objects_.clear();
   dirs_.clear();
   has_dirs_ = false;
+  legacy_root_ = false;
   if (root.IsZero()) return Status::OK();
-  M365_ASSIGN_OR_RETURN(nlohmann::json j, LoadJson(repo_, root));
+  M365_ASSIGN_OR_RETURN(nlohmann::json j, LoadJson(repo_, root, &legacy_root_));
   auto objects = j.find("objects");
   if (objects == j.end() || !objects->is_object()) return Status::Corruption("sync state without objects");
   for (auto it = objects->begin(); it != objects->end(); ++it) {
@@ -131,7 +126,16 @@ Result<SyncStateStore::Object*> SyncStateStore::GetObject(const std::string& key
   object->loaded = true;
   if (hex.empty()) return object;
   if (!BlobId::FromHex(hex, &object->blob)) return Status::Corruption("bad object blob id in sync state");
-  M365_ASSIGN_OR_RETURN(nlohmann::json j, LoadJson(repo_, object->blob));
+  auto loaded = LoadJson(repo_, object->blob);
+  if (!loaded.ok()) {
+    if (!Unreadable(loaded.status())) return loaded.status();
+    // Lost (e.g. removed by a prune from before meta blobs named their
+    // references): the object starts afresh rather than failing every run.
+    Note(key, "its saved sync state cannot be read (" + loaded.status().ToString() + ")");
+    object->blob = BlobId{};
+    return object;
+  }
+  nlohmann::json& j = *loaded;
   auto containers = j.find("containers");
   if (containers == j.end() || !containers->is_object()) return Status::Corruption("object state without containers");
   for (auto it = containers->begin(); it != containers->end(); ++it) {
@@ -148,15 +152,42 @@ Result<SyncStateStore::Object*> SyncStateStore::GetObject(const std::string& key
     } else if (BlobId::FromHex(it.value().value("items", ""), &id)) {  // before parts: one blob
       e.parts.push_back(id);
     }
-    if (!e.parts.empty()) LoadLater(e);
+    if (!e.parts.empty()) LoadLater(key, e);
   }
   return object;
 }
 
-void SyncStateStore::LoadLater(Object::Entry& e) {
-  e.state.load_nodes = [this, parts = e.parts](ContainerState& state) -> Status {
+bool SyncStateStore::Unreadable(const Status& st) {
+  return st.IsNotFound() || st.code() == Status::Code::kCorruption;
+}
+
+void SyncStateStore::Note(const std::string& key, const std::string& what) {
+  std::lock_guard<std::mutex> l(mu_);
+  problems_.push_back({key, what});
+}
+
+std::vector<SyncStateStore::Problem> SyncStateStore::TakeProblems() {
+  std::lock_guard<std::mutex> l(mu_);
+  return std::exchange(problems_, {});
+}
+
+void SyncStateStore::LoadLater(const std::string& key, Object::Entry& e) {
+  e.state.load_nodes = [this, key, parts = e.parts](ContainerState& state) -> Status {
     Status st = DecodeNodesFrom(
-        parts.size(), [&](size_t i) { return repo_.LoadBlob(BlobType::kMeta, parts[i]); }, &state);
+        parts.size(),
+        [&](size_t i) -> Result<Bytes> {
+          M365_ASSIGN_OR_RETURN(MetaBlob m, LoadMetaBlob(repo_, parts[i]));
+          return std::move(m.payload);
+        },
+        &state);
+    if (!st.ok() && Unreadable(st)) {
+      // A full round rebuilds it (the delta link goes with the items it covered).
+      Note(key, "the saved state of one of its folders or drives cannot be read (" + st.ToString() + ")");
+      state.nodes.clear();
+      state.root_id.clear();
+      state.delta_link.clear();
+      return Status::OK();
+    }
     return st.WithContext("container state " + parts.front().Short());
   };
 }
@@ -180,7 +211,7 @@ Status SyncStateStore::Release(const std::string& key) {
     M365_RETURN_IF_ERROR(StoreNodes(e));
     std::map<std::string, NodeState>().swap(e.state.nodes);
     e.state.root_id.clear();  // stored with the nodes (EncodeNodes)
-    LoadLater(e);
+    LoadLater(key, e);
   }
   return Status::OK();
 }
@@ -196,29 +227,44 @@ void SyncStateStore::RetainContainers(Object& object, const std::vector<std::str
   }
 }
 
-Result<std::string> SyncStateStore::Save() {
+Result<Bytes> SyncStateStore::Save() {
+  if (legacy_root_) {
+    // A state from before meta blobs named their references: read every
+    // object once, so each is written again naming its parts and prune can
+    // keep them (docs/sync.md, "State format").
+    for (const std::string& key : ObjectKeys()) M365_RETURN_IF_ERROR(GetObject(key).status());
+  }
   std::lock_guard<std::mutex> l(mu_);
   std::map<std::string, std::string> root = root_;
   for (auto& [key, object] : objects_) {
     if (!object->loaded) continue;
     nlohmann::json containers = nlohmann::json::object();
+    std::vector<BlobId> leaves;
     for (auto& [ckey, e] : object->containers) {
       M365_RETURN_IF_ERROR(StoreNodes(e));
       nlohmann::json parts = nlohmann::json::array();
       for (const BlobId& id : e.parts) parts.push_back(id.Hex());
+      leaves.insert(leaves.end(), e.parts.begin(), e.parts.end());
       containers[ckey] = {{"link", e.state.delta_link}, {"parts", std::move(parts)}};
     }
     nlohmann::json j = {{"containers", containers}};
-    M365_ASSIGN_OR_RETURN(object->blob, SaveText(repo_, j.dump()));
+    M365_ASSIGN_OR_RETURN(object->blob, SaveMetaBlob(repo_, AsBytes(j.dump()), {}, leaves));
     root[key] = object->blob.Hex();
   }
   nlohmann::json objects = nlohmann::json::object();
-  for (const auto& [k, v] : root) objects[k] = v;
+  std::vector<BlobId> children;
+  for (const auto& [k, v] : root) {
+    objects[k] = v;
+    BlobId id;
+    if (!BlobId::FromHex(v, &id)) return Status::Corruption("bad object blob id in sync state");
+    children.push_back(id);
+  }
   nlohmann::json dirs = nlohmann::json::object();
   for (const auto& [k, v] : dirs_) {
     if (root.count(k)) dirs[k] = v;  // only for objects that still have state
   }
-  return nlohmann::json({{"v", 1}, {"objects", objects}, {"dirs", dirs}}).dump();
+  const std::string text = nlohmann::json({{"v", 1}, {"objects", objects}, {"dirs", dirs}}).dump();
+  return EncodeMetaBlob(AsBytes(text), children, {});
 }
 
 }  // namespace m365vault::sync

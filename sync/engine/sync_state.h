@@ -14,6 +14,10 @@
 //     a change rewrites the part it falls in, not the container's state,
 //     and the text is never whole in memory. States written before these
 //     parts have "items":"<hex>", one blob of the whole text (still read).
+// Every blob is a meta blob (backend/meta_blob.h) whose envelope names what
+// it refers to: the root its object blobs (children), an object its parts
+// (leaves), so prune keeps them. A state from before the envelope is read,
+// and Save() then writes every object again in the new form.
 //
 // Blobs are content-addressed, so an unchanged object or container is the
 // same blob and is not written again; a container's items are read only when
@@ -79,14 +83,26 @@ class SyncStateStore {
   // Nothing to do for an object not loaded.
   Status Release(const std::string& key);
 
-  // Writes changed blobs and returns the new root blob's bytes.
-  Result<std::string> Save();
+  // A stored state that could not be read (missing or corrupt blobs): the
+  // object, or one of its containers, started afresh with a full round.
+  struct Problem {
+    std::string key;   // the object ("user:<id>")
+    std::string what;
+  };
+  std::vector<Problem> TakeProblems();
+
+  // Writes changed blobs and returns the new root blob's bytes (a meta blob
+  // naming the object blobs, which name their parts: backend/meta_blob.h).
+  Result<Bytes> Save();
 
  private:
   // Stores a container's in-memory nodes (if any) as its items blob.
   Status StoreNodes(Object::Entry& e);
-  // Makes a container load its nodes from its items blob on first use.
-  void LoadLater(Object::Entry& e);
+  // Makes a container of object `key` load its nodes from its parts on first use.
+  void LoadLater(const std::string& key, Object::Entry& e);
+  // Missing or corrupt, as opposed to a storage failure that may pass.
+  static bool Unreadable(const Status& st);
+  void Note(const std::string& key, const std::string& what);
 
   Repository& repo_;
   Chunker chunker_;  // cuts the items texts into parts
@@ -95,6 +111,8 @@ class SyncStateStore {
   std::map<std::string, std::unique_ptr<Object>> objects_;
   std::map<std::string, std::string> dirs_;  // object key -> top-level directory
   bool has_dirs_ = false;                    // the loaded root had "dirs"
+  bool legacy_root_ = false;                 // the loaded root names no references
+  std::vector<Problem> problems_;
 };
 
 }  // namespace m365vault::sync

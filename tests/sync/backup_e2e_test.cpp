@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "backend/meta_blob.h"
 #include "backend/snapshot_reader.h"
 #include "backend/tree.h"
 #include "backend/vault.h"
@@ -878,10 +879,10 @@ std::set<std::string> TopLevel(Repository& repo, const std::string& snapshot_id)
 std::set<std::string> StateObjects(Repository& repo, const std::string& snapshot_id) {
   auto info = repo.LoadSnapshot(snapshot_id);
   REQUIRE(info.ok());
-  auto blob = repo.LoadBlob(BlobType::kMeta, info->sync_state);
+  auto blob = LoadMetaBlob(repo, info->sync_state);
   REQUIRE(blob.ok());
   std::set<std::string> out;
-  const json root = json::parse(AsString(*blob));
+  const json root = json::parse(AsString(blob->payload));
   for (const auto& [k, v] : root["objects"].items()) out.insert(k);
   return out;
 }

@@ -10,6 +10,8 @@
 #include <set>
 
 #include "backend/clock.h"
+#include "backend/maintenance.h"
+#include "backend/meta_blob.h"
 #include "sync/engine/delta_engine.h"
 #include "sync/graph/fake_http_client.h"
 #include "sync/engine/safe_name.h"
@@ -480,8 +482,8 @@ TEST_CASE("sync state store: unchanged containers are not read or rewritten", "[
   c.nodes["a"] = NodeState{"", "a.txt", "a.txt", "1", false};
   auto root = s1.Save();
   REQUIRE(root.ok());
-  const BlobId id = store.repo->HashBlob(AsBytes(*root));
-  REQUIRE(store.repo->SaveBlob(BlobType::kMeta, id, AsBytes(*root)).ok());
+  const BlobId id = store.repo->HashBlob(*root);
+  REQUIRE(store.repo->SaveBlob(BlobType::kMeta, id, *root).ok());
   REQUIRE(store.repo->Flush().ok());
 
   SyncStateStore s2(*store.repo);
@@ -552,20 +554,22 @@ TEST_CASE("sync state store: a released object's items leave memory and come bac
 namespace {
 
 // The parts of the one container of object "user:1" in the root blob `root`.
-std::vector<std::string> StoredParts(Repository& repo, const std::string& root) {
-  auto r = nlohmann::json::parse(root);
+std::vector<std::string> StoredParts(Repository& repo, const Bytes& root) {
+  auto envelope = DecodeMetaBlob(root);
+  REQUIRE(envelope.ok());
+  auto r = nlohmann::json::parse(AsString(envelope->payload));
   BlobId object;
   REQUIRE(BlobId::FromHex(r["objects"]["user:1"].get<std::string>(), &object));
-  auto data = repo.LoadBlob(BlobType::kMeta, object);
+  auto data = LoadMetaBlob(repo, object);
   REQUIRE(data.ok());
-  auto o = nlohmann::json::parse(AsString(*data));
+  auto o = nlohmann::json::parse(AsString(data->payload));
   return o["containers"]["drive:x"]["parts"].get<std::vector<std::string>>();
 }
 
 // Saves `root` and returns its id (what SetSyncState does).
-BlobId SaveRoot(Repository& repo, const std::string& root) {
-  const BlobId id = repo.HashBlob(AsBytes(root));
-  REQUIRE(repo.SaveBlob(BlobType::kMeta, id, AsBytes(root)).ok());
+BlobId SaveRoot(Repository& repo, ByteView root) {
+  const BlobId id = repo.HashBlob(root);
+  REQUIRE(repo.SaveBlob(BlobType::kMeta, id, root).ok());
   return id;
 }
 
@@ -623,10 +627,10 @@ TEST_CASE("sync state store: a state of one items blob (before parts) still load
   REQUIRE(store.repo->SaveBlob(BlobType::kMeta, items, AsBytes(text)).ok());
   const std::string object = nlohmann::json(
       {{"containers", {{"drive:x", {{"link", "L"}, {"items", items.Hex()}}}}}}).dump();
-  const BlobId object_id = SaveRoot(*store.repo, object);
+  const BlobId object_id = SaveRoot(*store.repo, AsBytes(object));
   const std::string root = nlohmann::json({{"v", 1}, {"objects", {{"user:1", object_id.Hex()}}}}).dump();
   SyncStateStore s(*store.repo);
-  REQUIRE(s.Load(SaveRoot(*store.repo, root)).ok());
+  REQUIRE(s.Load(SaveRoot(*store.repo, AsBytes(root))).ok());
   auto obj = s.GetObject("user:1");
   REQUIRE(obj.ok());
   ContainerState& got = s.GetContainer(**obj, "drive:x");
@@ -661,6 +665,96 @@ TEST_CASE("container state read from parts: a failed load is reported, a bad tex
     return Bytes(t.begin(), t.end());
   }, &out);
   CHECK(bad.code() == Status::Code::kCorruption);
+}
+
+TEST_CASE("prune keeps every blob of the kept snapshots' sync state", "[sync][engine][prune]") {
+  m365vault::testing::TestRepo store;
+  // Two runs; the second changes one container and leaves one unchanged
+  // (its parts are only named by the first run's blobs and the second's root).
+  auto run = [&](const SnapshotInfo* parent, const std::string& etag) {
+    SyncStateStore state(*store.repo);
+    REQUIRE(state.Load(parent ? parent->sync_state : BlobId{}).ok());
+    auto obj = state.GetObject("user:1");
+    REQUIRE(obj.ok());
+    ContainerState& changed = state.GetContainer(**obj, "drive:x");
+    REQUIRE(EnsureNodes(changed).ok());
+    for (int i = 0; i < 3000; ++i) {
+      changed.nodes["item" + std::to_string(i)] = NodeState{"", "n" + std::to_string(i), "f" + std::to_string(i), etag, false};
+    }
+    if (!parent) {
+      ContainerState& same = state.GetContainer(**obj, "drive:y");
+      for (int i = 0; i < 3000; ++i) same.nodes["y" + std::to_string(i)] = NodeState{"", "y", "y" + std::to_string(i), "1", false};
+    }
+    REQUIRE(state.Release("user:1").ok());
+    auto root = state.Save();
+    REQUIRE(root.ok());
+    auto w = SnapshotWriter::Start(*store.repo, parent);
+    REQUIRE(w.ok());
+    REQUIRE((*w)->PutFile("u/f.txt", AsBytes(etag), EntryAttributes{}).ok());
+    REQUIRE((*w)->SetSyncState(*root).ok());
+    auto snap = (*w)->Commit(SnapshotInfo{});
+    REQUIRE(snap.ok());
+    return *snap;
+  };
+  const SnapshotInfo s1 = run(nullptr, "v1");
+  const SnapshotInfo s2 = run(&s1, "v2");
+  PruneOptions opts;
+  opts.forget = {s1.id};
+  opts.repack_threshold = 1.0;  // every pack with a dead blob is rewritten: nothing dead survives by luck
+  auto pruned = Prune(*store.repo, opts);
+  REQUIRE(pruned.ok());
+  CHECK(pruned->blobs_removed > 0);  // the first run's changed parts went
+
+  auto reopened = store.Reopen();
+  SyncStateStore state(*reopened);
+  REQUIRE(state.Load(s2.sync_state).ok());
+  auto obj = state.GetObject("user:1");
+  REQUIRE(obj.ok());
+  for (const char* key : {"drive:x", "drive:y"}) {
+    ContainerState& c = state.GetContainer(**obj, key);
+    Status loaded = EnsureNodes(c);
+    INFO(key << ": " << loaded.ToString());
+    REQUIRE(loaded.ok());
+    CHECK(c.nodes.size() == 3000);
+  }
+  CHECK(state.GetContainer(**obj, "drive:x").nodes.at("item7").etag == "v2");
+}
+
+TEST_CASE("sync state store: a lost object or container state starts afresh and says so", "[sync][engine]") {
+  m365vault::testing::TestRepo store;
+  BlobId gone;
+  gone.bytes.fill(0x5a);  // in no pack
+  // user:1's object blob is gone; user:2's object names a container part that is gone.
+  const std::string object2 = nlohmann::json(
+      {{"containers", {{"drive:x", {{"link", "OLD-LINK"}, {"parts", {gone.Hex()}}}}}}}).dump();
+  const BlobId object2_id = SaveRoot(*store.repo, AsBytes(object2));
+  const std::string root =
+      nlohmann::json({{"v", 1}, {"objects", {{"user:1", gone.Hex()}, {"user:2", object2_id.Hex()}}}}).dump();
+  SyncStateStore s(*store.repo);
+  REQUIRE(s.Load(SaveRoot(*store.repo, AsBytes(root))).ok());
+  CHECK(s.TakeProblems().empty());
+
+  auto lost = s.GetObject("user:1");
+  REQUIRE(lost.ok());
+  CHECK((*lost)->containers.empty());
+  auto obj2 = s.GetObject("user:2");
+  REQUIRE(obj2.ok());
+  ContainerState& c = s.GetContainer(**obj2, "drive:x");
+  CHECK(c.delta_link == "OLD-LINK");
+  REQUIRE(EnsureNodes(c).ok());
+  CHECK(c.delta_link.empty());  // the next round is a full one
+  CHECK(c.nodes.empty());
+
+  auto problems = s.TakeProblems();
+  REQUIRE(problems.size() == 2);
+  CHECK(problems[0].key == "user:1");
+  CHECK(problems[0].what.find("cannot be read") != std::string::npos);
+  CHECK(problems[1].key == "user:2");
+  CHECK(s.TakeProblems().empty());
+  // Saved again, both are whole states now.
+  auto saved = s.Save();
+  REQUIRE(saved.ok());
+  CHECK(s.TakeProblems().empty());
 }
 
 }  // namespace m365vault::sync
