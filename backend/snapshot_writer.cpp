@@ -7,9 +7,14 @@
 // encoded (EncodeEntryBody), not as TreeEntry: a folder of 100,000 mails
 // costs about the size of its tree blob, not three times that, and Commit()
 // assembles the blob (a large directory's parts, tree_builder.h) from the
-// bodies without decoding them.
+// bodies without decoding them. Listings live in memory up to a budget
+// (SnapshotWriterOptions::entry_budget); past it the largest move to a
+// temporary spill database (dir_entries.h), and Persist() writes out a
+// finished user's subtree, so memory bounds neither a directory's size nor
+// the number of directories a run touches.
 #include "backend/snapshot_writer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <future>
@@ -17,6 +22,7 @@
 
 #include "backend/buffer_pool.h"
 #include "backend/chunker.h"
+#include "backend/dir_entries.h"
 #include "backend/thread_pool.h"
 #include "backend/tree_builder.h"
 #include "backend/tree_walk.h"
@@ -49,16 +55,28 @@ constexpr uint32_t kDefaultFileMode = 0644;
 constexpr uint32_t kDefaultDirMode = 0755;
 
 struct DirNode {
+  explicit DirNode(size_t* held) : entries(held) {}
+
   bool loaded = false;
   bool dirty = false;
   BlobId original;
-  std::map<std::string, Bytes> entries;  // name -> EncodeEntryBody (without the name)
+  DirEntries entries;  // name -> EncodeEntryBody (without the name); in memory or spilled
   std::map<std::string, std::unique_ptr<DirNode>> children;  // opened subdirectories
 
-  // The entry `it` points at, decoded. REQUIRES: it is an entry of this node.
-  static Result<TreeEntry> Decode(std::map<std::string, Bytes>::const_iterator it) {
-    return DecodeEntryBody(it->first, it->second);
+  // The entry `name`, decoded, or nullopt.
+  Result<std::optional<TreeEntry>> Find(const std::string& name) {
+    M365_ASSIGN_OR_RETURN(std::optional<Bytes> body, entries.Get(name));
+    if (!body) return std::optional<TreeEntry>();
+    M365_ASSIGN_OR_RETURN(TreeEntry e, DecodeEntryBody(name, *body));
+    return std::optional<TreeEntry>(std::move(e));
   }
+  // Find for an entry that must exist (the parent of an open child).
+  Result<TreeEntry> Get(const std::string& name) {
+    M365_ASSIGN_OR_RETURN(std::optional<TreeEntry> e, Find(name));
+    if (!e) return Status::Corruption("snapshot writer: no entry " + name + " for an open directory");
+    return std::move(*e);
+  }
+  Status Set(const TreeEntry& e) { return entries.Put(e.name, EncodeEntryBody(e)); }
 };
 
 TreeEntry MakeEntry(const std::string& name, EntryKind kind, const EntryAttributes& a) {
@@ -107,11 +125,12 @@ struct PendingFile {
 
 class SnapshotWriterImpl final : public SnapshotWriter {
  public:
-  SnapshotWriterImpl(Repository& repo, const SnapshotInfo* parent)
+  SnapshotWriterImpl(Repository& repo, const SnapshotInfo* parent, SnapshotWriterOptions options)
       : repo_(repo),
+        options_(options),
         chunker_(repo.chunker_key(), repo.chunker_params()),
         pool_(std::thread::hardware_concurrency()) {
-    root_ = std::make_unique<DirNode>();
+    root_ = NewNode();
     if (parent) {
       parent_ = *parent;
       root_->original = parent->root;
@@ -119,7 +138,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     } else {
       root_->loaded = true;
     }
-    for (const char* k : {"files_written", "bytes_written", "entries_removed"}) stats_[k] = 0;
+    for (const char* k : {"files_written", "bytes_written", "entries_removed", "directories_spilled"}) stats_[k] = 0;
   }
 
   Result<std::unique_ptr<FileSink>> BeginFile(std::string_view path, const EntryAttributes& attrs) override {
@@ -135,13 +154,11 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     (void)dir;
     // Update the directory's own entry in its parent.
     M365_ASSIGN_OR_RETURN(DirNode * parent, Walk(parts, parts.size() - 1, false));
-    auto it = parent->entries.find(parts.back());
-    M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
+    M365_ASSIGN_OR_RETURN(TreeEntry e, parent->Get(parts.back()));
     e.mode = attrs.mode ? attrs.mode : kDefaultDirMode;
     e.mtime_ns = attrs.mtime_ns;
     e.metadata = attrs.metadata;
-    it->second = EncodeEntryBody(e);
-    return Status::OK();
+    return parent->Set(e);
   }
 
   Status Remove(std::string_view path) override {
@@ -151,11 +168,10 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     auto parent = Walk(parts, parts.size() - 1, false);
     if (!parent.ok()) return parent.status();
     DirNode* p = *parent;
-    auto it = p->entries.find(parts.back());
-    if (it == p->entries.end()) return Status::NotFound("no " + std::string(path) + " to remove");
-    M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
-    if (e.kind == EntryKind::kFile) SubtractFile(e);
-    p->entries.erase(it);
+    M365_ASSIGN_OR_RETURN(std::optional<TreeEntry> e, p->Find(parts.back()));
+    if (!e) return Status::NotFound("no " + std::string(path) + " to remove");
+    if (e->kind == EntryKind::kFile) SubtractFile(*e);
+    M365_RETURN_IF_ERROR(p->entries.Erase(parts.back()).status());
     p->children.erase(parts.back());
     ++stats_["entries_removed"];
     return Status::OK();
@@ -170,19 +186,19 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     }
     std::lock_guard<std::mutex> l(mu_);
     M365_ASSIGN_OR_RETURN(DirNode * sp, Walk(src, src.size() - 1, false));
-    auto it = sp->entries.find(src.back());
-    if (it == sp->entries.end()) return Status::NotFound("no " + std::string(from) + " to move");
+    M365_ASSIGN_OR_RETURN(std::optional<Bytes> e, sp->entries.Get(src.back()));  // the body: the name is the key
+    if (!e) return Status::NotFound("no " + std::string(from) + " to move");
     M365_ASSIGN_OR_RETURN(DirNode * dp, Walk(dst, dst.size() - 1, true));
-    if (dp->entries.count(dst.back())) return Status::AlreadyExists(std::string(to) + " exists");
+    M365_ASSIGN_OR_RETURN(bool taken, dp->entries.Contains(dst.back()));
+    if (taken) return Status::AlreadyExists(std::string(to) + " exists");
     // Walk(dst) may have re-pointed nothing in sp (distinct nodes stay valid).
-    Bytes e = std::move(it->second);  // the body: the name is the key
-    sp->entries.erase(it);
+    M365_RETURN_IF_ERROR(sp->entries.Erase(src.back()).status());
     std::unique_ptr<DirNode> child;
     if (auto c = sp->children.find(src.back()); c != sp->children.end()) {
       child = std::move(c->second);
       sp->children.erase(c);
     }
-    dp->entries[dst.back()] = std::move(e);
+    M365_RETURN_IF_ERROR(dp->entries.Put(dst.back(), std::move(*e)));
     if (child) dp->children[dst.back()] = std::move(child);
     return Status::OK();
   }
@@ -196,10 +212,7 @@ class SnapshotWriterImpl final : public SnapshotWriter {
       if (parent.status().IsNotFound()) return std::optional<TreeEntry>();
       return parent.status();
     }
-    auto it = (*parent)->entries.find(parts.back());
-    if (it == (*parent)->entries.end()) return std::optional<TreeEntry>();
-    M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
-    return std::optional<TreeEntry>(std::move(e));
+    return (*parent)->Find(parts.back());
   }
 
   Result<std::vector<std::string>> ListNames(std::string_view path) override {
@@ -220,7 +233,10 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     } else {
       M365_RETURN_IF_ERROR(Load(root_.get()));
     }
-    for (const auto& [name, e] : dir->entries) names.push_back(name);
+    M365_RETURN_IF_ERROR(dir->entries.ForEach([&](std::string_view name, ByteView) {
+      names.emplace_back(name);
+      return Status::OK();
+    }));
     return names;
   }
 
@@ -247,11 +263,9 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     parent->children.erase(child);
     // The parent is dirty already (opening the child marked it): its entry
     // now names the written tree, which a later Walk opens again.
-    auto it = parent->entries.find(parts.back());
-    M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
+    M365_ASSIGN_OR_RETURN(TreeEntry e, parent->Get(parts.back()));
     e.subtree = id;
-    it->second = EncodeEntryBody(e);
-    return Status::OK();
+    return parent->Set(e);
   }
 
   Status SetSyncState(ByteView state) override {
@@ -332,18 +346,17 @@ class SnapshotWriterImpl final : public SnapshotWriter {
   Status InsertFile(const std::vector<std::string>& parts, TreeEntry entry) {
     std::lock_guard<std::mutex> l(mu_);
     M365_ASSIGN_OR_RETURN(DirNode * dir, Walk(parts, parts.size() - 1, true));
-    auto it = dir->entries.find(entry.name);
-    if (it != dir->entries.end()) {
-      M365_ASSIGN_OR_RETURN(TreeEntry old, DirNode::Decode(it));
-      if (old.kind == EntryKind::kFile) SubtractFile(old);
+    M365_ASSIGN_OR_RETURN(std::optional<TreeEntry> old, dir->Find(entry.name));
+    if (old) {
+      if (old->kind == EntryKind::kFile) SubtractFile(*old);
       dir->children.erase(entry.name);
     }
     stats_["total_files"] += 1;
     stats_["total_bytes"] += entry.size;
     stats_["files_written"] += 1;
     stats_["bytes_written"] += entry.size;
-    dir->entries[entry.name] = EncodeEntryBody(entry);
-    return Status::OK();
+    M365_RETURN_IF_ERROR(dir->Set(entry));
+    return MaybeSpill();
   }
 
  private:
@@ -386,12 +399,13 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     // The blob itself (a split tree's parts one at a time), split into
     // bodies: no decoded Tree (nor a copy of it in the repository's tree
     // cache) for a directory about to change. Errors name the tree.
+    size_t n = 0;
     Status st = ForEachTreeEntry(repo_, d->original, [&](std::string_view name, ByteView body) {
-      d->entries.emplace_hint(d->entries.end(), std::string(name), Bytes(body.begin(), body.end()));
-      return Status::OK();
+      M365_RETURN_IF_ERROR(d->entries.Put(std::string(name), Bytes(body.begin(), body.end())));
+      return ++n % 1024 == 0 ? MaybeSpill() : Status::OK();  // a huge directory goes to the spill as it loads
     });
     if (!st.ok()) {
-      d->entries.clear();
+      d->entries.Clear();
       return st;
     }
     d->loaded = true;
@@ -409,23 +423,20 @@ class SnapshotWriterImpl final : public SnapshotWriter {
       const std::string& name = parts[i];
       auto child = d->children.find(name);
       if (child == d->children.end()) {
-        auto e = d->entries.find(name);
-        auto node = std::make_unique<DirNode>();
-        if (e == d->entries.end()) {
+        M365_ASSIGN_OR_RETURN(std::optional<TreeEntry> entry, d->Find(name));
+        auto node = NewNode();
+        if (!entry) {
           if (!create) return Status::NotFound("no directory " + name);
-          d->entries[name] = EncodeEntryBody(MakeEntry(name, EntryKind::kDirectory, EntryAttributes{}));
+          M365_RETURN_IF_ERROR(d->Set(MakeEntry(name, EntryKind::kDirectory, EntryAttributes{})));
+          node->loaded = true;
+        } else if (entry->kind != EntryKind::kDirectory) {
+          if (!create) return Status::NotFound(name + " is not a directory");
+          // A file is replaced by a directory of the same name.
+          SubtractFile(*entry);
+          M365_RETURN_IF_ERROR(d->Set(MakeEntry(name, EntryKind::kDirectory, EntryAttributes{})));
           node->loaded = true;
         } else {
-          M365_ASSIGN_OR_RETURN(TreeEntry entry, DirNode::Decode(e));
-          if (entry.kind != EntryKind::kDirectory) {
-            if (!create) return Status::NotFound(name + " is not a directory");
-            // A file is replaced by a directory of the same name.
-            SubtractFile(entry);
-            e->second = EncodeEntryBody(MakeEntry(name, EntryKind::kDirectory, EntryAttributes{}));
-            node->loaded = true;
-          } else {
-            node->original = entry.subtree;
-          }
+          node->original = entry->subtree;
         }
         child = d->children.emplace(name, std::move(node)).first;
       }
@@ -442,10 +453,9 @@ class SnapshotWriterImpl final : public SnapshotWriter {
     M365_RETURN_IF_ERROR(Load(d));
     for (auto& [name, child] : d->children) {
       M365_ASSIGN_OR_RETURN(BlobId id, WriteTree(child.get()));
-      auto it = d->entries.find(name);
-      M365_ASSIGN_OR_RETURN(TreeEntry e, DirNode::Decode(it));
+      M365_ASSIGN_OR_RETURN(TreeEntry e, d->Get(name));
       e.subtree = id;
-      it->second = EncodeEntryBody(e);
+      M365_RETURN_IF_ERROR(d->Set(e));
     }
     d->children.clear();
     // Each body is freed as it is added: Commit is the writer's last call,
@@ -456,13 +466,42 @@ class SnapshotWriterImpl final : public SnapshotWriter {
       M365_RETURN_IF_ERROR(repo_.SaveBlob(BlobType::kTree, id, blob).status());
       return id;
     });
-    for (auto it = d->entries.begin(); it != d->entries.end(); it = d->entries.erase(it)) {  // sorted by name
-      M365_RETURN_IF_ERROR(builder.Add(it->first, it->second));
-    }
+    M365_RETURN_IF_ERROR(d->entries.Drain(  // sorted by name
+        [&](std::string_view name, ByteView body) { return builder.Add(name, body); }));
     return builder.Finish();
   }
 
+  std::unique_ptr<DirNode> NewNode() { return std::make_unique<DirNode>(&held_); }
+
+  // When the listings in memory pass the budget, moves the largest to the
+  // spill database until half the budget is left. REQUIRES: mu_ held.
+  Status MaybeSpill() {
+    if (held_ <= options_.entry_budget) return Status::OK();
+    if (!spill_) {
+      M365_ASSIGN_OR_RETURN(spill_, EntrySpill::Open());
+    }
+    std::vector<DirNode*> nodes;
+    std::vector<DirNode*> todo = {root_.get()};
+    while (!todo.empty()) {
+      DirNode* n = todo.back();
+      todo.pop_back();
+      if (n->entries.memory() > 0) nodes.push_back(n);
+      for (auto& [name, c] : n->children) todo.push_back(c.get());
+    }
+    std::sort(nodes.begin(), nodes.end(),
+              [](DirNode* a, DirNode* b) { return a->entries.memory() > b->entries.memory(); });
+    for (DirNode* n : nodes) {
+      if (held_ <= options_.entry_budget / 2) break;
+      M365_RETURN_IF_ERROR(n->entries.Spill(*spill_));
+      ++stats_["directories_spilled"];
+    }
+    return Status::OK();
+  }
+
   Repository& repo_;
+  const SnapshotWriterOptions options_;
+  size_t held_ = 0;                     // GUARDED_BY(mu_): bytes of the listings in memory
+  std::unique_ptr<EntrySpill> spill_;   // GUARDED_BY(mu_): opened on first need; outlives root_
   Chunker chunker_;
   BufferPool file_buffers_{4};
   BufferPool chunk_buffers_{8};
@@ -565,8 +604,9 @@ void FileSinkImpl::Abandon() {
 
 }  // namespace
 
-Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Start(Repository& repo, const SnapshotInfo* parent) {
-  return std::unique_ptr<SnapshotWriter>(new SnapshotWriterImpl(repo, parent));
+Result<std::unique_ptr<SnapshotWriter>> SnapshotWriter::Start(Repository& repo, const SnapshotInfo* parent,
+                                                              SnapshotWriterOptions options) {
+  return std::unique_ptr<SnapshotWriter>(new SnapshotWriterImpl(repo, parent, options));
 }
 
 }  // namespace m365vault

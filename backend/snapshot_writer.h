@@ -48,12 +48,20 @@ class FileSink {
   virtual void Abandon() = 0;
 };
 
+struct SnapshotWriterOptions {
+  // Bytes of directory listings held in memory before the largest are moved
+  // to a temporary spill database (backend/entry_spill.h): the writer's
+  // memory for listings stays under this whatever a directory's size.
+  size_t entry_budget = 16 << 20;
+};
+
 class SnapshotWriter {
  public:
   virtual ~SnapshotWriter() = default;
 
   // `parent` (may be null) is the snapshot the new one starts from.
-  static Result<std::unique_ptr<SnapshotWriter>> Start(Repository& repo, const SnapshotInfo* parent);
+  static Result<std::unique_ptr<SnapshotWriter>> Start(Repository& repo, const SnapshotInfo* parent,
+                                                       SnapshotWriterOptions options = {});
 
   // Creates or replaces the file at `path` (parents are created as needed,
   // with default attributes).
