@@ -10,12 +10,14 @@
 #       mailbox requests in flight of both.
 #   (b) incremental cost: a no-change run on a 10 x 10,000-message tenant (requests from the
 #       emulator's counters, seconds), then 1 % churn
-#   (c) memory: peak RSS (/usr/bin/time -v) of the first backup of (b) (100,000 messages) and of
-#       a large OneDrive (generated on the fly, --max-file-mb 300)
+#   (c) memory: peak RSS (/usr/bin/time -v) of the first backup of a large OneDrive (generated
+#       on the fly, --max-file-mb 300), of one big mailbox, and of a tenant of many mailboxes
 # Usage: bench/sync_bench.sh [BUILD_DIR]   (default: build)
 # Scale knobs (environment): TP_USERS=8 TP_MSGS=300 TP_FILES=100 (up to 16 MB each: ~1 GB) TP_BUDGET=16 INC_USERS=10 INC_MSGS=10000
 #   DRIVE_FILES=2300 (files of the big drive, 0-300 MiB each: ~10 GB) MAILBOX_MSGS=100000 (one
-#   mailbox backed up alone; 0 skips it) PARTS="a b c" (which parts to run).
+#   mailbox backed up alone; 0 skips it) TENANT_USERS=40 TENANT_MSGS=2500 (the same number of
+#   messages over many mailboxes: memory must not grow with the tenant; 0 skips it)
+#   PARTS="a b c" (which parts to run).
 # Prints a summary; raw JSON lines go to $OUT/results.jsonl (OUT default /tmp/m365vault-sync-bench).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +30,7 @@ OUT=${OUT:-/tmp/m365vault-sync-bench}
 TP_USERS=${TP_USERS:-8} TP_MSGS=${TP_MSGS:-300} TP_FILES=${TP_FILES:-100} TP_BUDGET=${TP_BUDGET:-16}
 INC_USERS=${INC_USERS:-10} INC_MSGS=${INC_MSGS:-10000}
 DRIVE_FILES=${DRIVE_FILES:-2300} MAILBOX_MSGS=${MAILBOX_MSGS:-100000} PARTS=${PARTS:-a b c}
+TENANT_USERS=${TENANT_USERS:-40} TENANT_MSGS=${TENANT_MSGS:-2500}
 rm -rf "$OUT"; mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
 export M365VAULT_PASSPHRASE="bench passphrase" M365VAULT_TEST_FAST_KDF=1
@@ -120,6 +123,11 @@ if [ "$MAILBOX_MSGS" -gt 0 ]; then
   start mailbox --seed 13 --users 1 --messages-per-user "$MAILBOX_MSGS" --files-per-user 1
   backup exchange mem_mailbox
 fi
+if [ "$TENANT_USERS" -gt 0 ]; then
+  echo "== (c) memory: a tenant of $TENANT_USERS mailboxes x $TENANT_MSGS messages"
+  start tenant --seed 17 --users "$TENANT_USERS" --messages-per-user "$TENANT_MSGS" --files-per-user 1
+  backup exchange mem_tenant
+fi
 fi
 
 echo
@@ -149,5 +157,6 @@ console.log(`(b) 1 % churn: ${ic.requests} requests, ${f(ic.seconds, 2)} s, ${ic
 }
 const d = r.mem_drive;
 if (d) console.log(`(c) onedrive ${d.items} files, ${f(mb(d.bytes))} MB in ${f(d.seconds, 1)} s: peak RSS ${f(d.rss_kb / 1024)} MiB`);
+if (r.mem_tenant) console.log(`(c) tenant of many mailboxes, ${r.mem_tenant.items} items: peak RSS ${f(r.mem_tenant.rss_kb / 1024)} MiB in ${f(r.mem_tenant.seconds)} s`);
 if (r.mem_mailbox) console.log(`(c) one mailbox, ${r.mem_mailbox.items} items (${r.mem_mailbox.requests} requests): peak RSS ${f(r.mem_mailbox.rss_kb / 1024)} MiB in ${f(r.mem_mailbox.seconds)} s`);
 EOF
