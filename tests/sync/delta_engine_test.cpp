@@ -471,13 +471,18 @@ TEST_CASE("node maps are stored as the same JSON, written and read without a doc
   }
 }
 
+// A store with no previous state, and the new container `key` of object "user:1" in it.
+ContainerState& NewContainer(SyncStateStore& s, const std::string& key) {
+  REQUIRE(s.Load(BlobId{}).ok());
+  auto obj = s.GetObject("user:1");
+  REQUIRE(obj.ok());
+  return s.GetContainer(**obj, key);
+}
+
 TEST_CASE("sync state store: unchanged containers are not read or rewritten", "[sync][engine]") {
   m365vault::testing::TestRepo store;
   SyncStateStore s1(*store.repo);
-  REQUIRE(s1.Load(BlobId{}).ok());
-  auto obj = s1.GetObject("user:1");
-  REQUIRE(obj.ok());
-  ContainerState& c = s1.GetContainer(**obj, "drive:x");
+  ContainerState& c = NewContainer(s1, "drive:x");
   c.delta_link = "L1";
   c.nodes["a"] = NodeState{"", "a.txt", "a.txt", "1", false};
   auto root = s1.Save();
@@ -504,11 +509,8 @@ TEST_CASE("sync state store: unchanged containers are not read or rewritten", "[
 TEST_CASE("sync state store: a released object's items leave memory and come back unchanged", "[sync][engine]") {
   m365vault::testing::TestRepo store;
   SyncStateStore s(*store.repo);
-  REQUIRE(s.Load(BlobId{}).ok());
-  REQUIRE(s.Release("user:absent").ok());  // nothing loaded: nothing to do
-  auto obj = s.GetObject("user:1");
-  REQUIRE(obj.ok());
-  ContainerState& c = s.GetContainer(**obj, "drive:x");
+  ContainerState& c = NewContainer(s, "drive:x");
+  REQUIRE(s.Release("user:absent").ok());  // never loaded: nothing to do
   c.delta_link = "L1";
   c.root_id = "ROOT";
   for (int i = 0; i < 50; ++i) {
@@ -518,10 +520,7 @@ TEST_CASE("sync state store: a released object's items leave memory and come bac
   const auto before = c.nodes;
   // The root blob a store writes without releasing: the reference.
   SyncStateStore reference(*store.repo);
-  REQUIRE(reference.Load(BlobId{}).ok());
-  auto ref_obj = reference.GetObject("user:1");
-  REQUIRE(ref_obj.ok());
-  reference.GetContainer(**ref_obj, "drive:x") = c;
+  NewContainer(reference, "drive:x") = c;
   auto expected = reference.Save();
   REQUIRE(expected.ok());
 
@@ -578,10 +577,7 @@ BlobId SaveRoot(Repository& repo, ByteView root) {
 TEST_CASE("sync state store: a large container is stored in parts and a change rewrites few", "[sync][engine]") {
   m365vault::testing::TestRepo store;
   SyncStateStore s1(*store.repo);
-  REQUIRE(s1.Load(BlobId{}).ok());
-  auto obj = s1.GetObject("user:1");
-  REQUIRE(obj.ok());
-  ContainerState& c = s1.GetContainer(**obj, "drive:x");
+  ContainerState& c = NewContainer(s1, "drive:x");
   c.root_id = "ROOT";
   for (int i = 0; i < 20000; ++i) {
     const std::string n = std::to_string(i);
