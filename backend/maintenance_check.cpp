@@ -165,7 +165,7 @@ struct Checker {
 Result<CheckReport> Check(Repository& repo, const CheckOptions& options) {
   M365_ASSIGN_OR_RETURN(std::unique_ptr<RepositoryLock> lock, repo.Lock(LockMode::kShared, "check"));
   M365_RETURN_IF_ERROR(repo.internals().SyncIndex());
-  Checker c{repo, repo.internals(), options, {}, {}};
+  Checker c{repo, repo.internals(), options, {}, {}, {}};
   c.CheckPacks();
   c.CheckSnapshots();
   return c.report;
