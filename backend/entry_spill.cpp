@@ -64,7 +64,8 @@ EntrySpill::~EntrySpill() {
 Status EntrySpill::Error(int rc, const char* what) {
   std::string msg = std::string(what) + " (directory spill): " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
   if (rc == SQLITE_FULL) return Status::NoSpace(msg + "; the temporary directory (TMPDIR) is full");
-  return Status::IOError(msg);
+  // Its file is created when pages first leave the cache: in TMPDIR, else /var/tmp or /tmp.
+  return Status::IOError(msg + "; check that TMPDIR (else /var/tmp, /tmp) is writable");
 }
 
 Status EntrySpill::Exec(const char* sql) {
