@@ -128,7 +128,7 @@ Result<RunResult> RunBackup(Vault& vault, const std::string& tenant, const std::
   }
 
   const int64_t run_time = NowNs();
-  auto writer = SnapshotWriter::Start(*repo, parent);
+  auto writer = SnapshotWriter::Start(*repo, parent, options.writer);
   if (!writer.ok()) return fail(writer.status());
 
   // Users who left (docs/sync.md, "Users who leave"). An empty listing is

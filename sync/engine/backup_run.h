@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/snapshot_writer.h"
 #include "backend/vault.h"
 #include "backend/vault_profiles.h"
 #include "sync/engine/collectors.h"
@@ -72,6 +73,9 @@ struct RunOptions {
   int max_requests_in_flight = 16;
   // Use this client instead of ConnectTenant (tests). Must outlive the run.
   GraphClient* client = nullptr;
+  // The snapshot writer's options (tests shrink its listing budget so that
+  // every large directory goes through the spill).
+  SnapshotWriterOptions writer;
   // The scan profile's choice of objects: called once per run with the run's
   // Graph client and every listed user; returns the users to back up (group
   // and site rules fetch memberships and drive URLs through that client, so
