@@ -292,7 +292,8 @@ class ExchangeCollector final : public Collector {
       first = false;
       level = std::move(next);
     }
-    M365_ASSIGN_OR_RETURN(SyncStateStore::Object * state, ctx.state.GetObject("user:" + user.id));
+    const std::string state_key = "user:" + user.id;
+    M365_ASSIGN_OR_RETURN(SyncStateStore::Object * state, ctx.state.GetObject(state_key));
     M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, object));
     M365_RETURN_IF_ERROR(EnsureDirectory(ctx.writer, mail_root));
     ContainerState& folders = ctx.state.GetContainer(*state, "folders");
@@ -312,7 +313,7 @@ class ExchangeCollector final : public Collector {
     MessageTraits traits(UserPath(user));
     struct Job {
       ContainerSpec spec;
-      ContainerState* state;
+      SyncStateStore::Object::Entry* entry;
       ContainerResult result;
     };
     std::vector<Job> jobs;
@@ -335,7 +336,7 @@ class ExchangeCollector final : public Collector {
       spec.initial_url = UserPath(user) + "/mailFolders/" + EncodePathSegment(fid) + "/messages/delta?" + kMessageSelect;
       spec.request = request;
       spec.object = spec.root_path;
-      jobs.push_back({std::move(spec), &cs, {}});
+      jobs.push_back({std::move(spec), &state->containers[key], {}});
     }
     // Contacts and calendars (listings, mostly small requests) run beside
     // the message folders, so their round trips overlap the downloads. They
@@ -354,7 +355,14 @@ class ExchangeCollector final : public Collector {
       std::atomic<size_t> next{0};
       auto worker = [&] {
         for (size_t i = next++; i < jobs.size(); i = next++) {
-          jobs[i].result = SyncContainer(ctx.client, ctx.writer, jobs[i].spec, traits, *jobs[i].state, ctx.counters);
+          Job& job = jobs[i];
+          job.result = SyncContainer(ctx.client, ctx.writer, job.spec, traits, job.entry->state, ctx.counters);
+          // Done with the folder: its items leave memory (a big mailbox
+          // holds the folders in flight, not all of them).
+          if (Status st = ctx.state.ReleaseContainer(state_key, *job.entry); !st.ok() && !job.result.store_failure) {
+            job.result.status = st;
+            job.result.store_failure = true;
+          }
         }
       };
       std::vector<std::thread> pool;

@@ -206,13 +206,16 @@ Status SyncStateStore::Release(const std::string& key) {
     if (it == objects_.end() || !it->second->loaded) return Status::OK();
     object = it->second.get();
   }
-  for (auto& [ckey, e] : object->containers) {
-    if (e.state.load_nodes) continue;
-    M365_RETURN_IF_ERROR(StoreNodes(e));
-    std::map<std::string, NodeState>().swap(e.state.nodes);
-    e.state.root_id.clear();  // stored with the nodes (EncodeNodes)
-    LoadLater(key, e);
-  }
+  for (auto& [ckey, e] : object->containers) M365_RETURN_IF_ERROR(ReleaseContainer(key, e));
+  return Status::OK();
+}
+
+Status SyncStateStore::ReleaseContainer(const std::string& object_key, Object::Entry& e) {
+  if (e.state.load_nodes) return Status::OK();  // not in memory
+  M365_RETURN_IF_ERROR(StoreNodes(e));
+  std::map<std::string, NodeState>().swap(e.state.nodes);
+  e.state.root_id.clear();  // stored with the nodes (EncodeNodes)
+  LoadLater(object_key, e);
   return Status::OK();
 }
 

@@ -82,6 +82,10 @@ class SyncStateStore {
   // it holds the items of the users in progress, not of the whole tenant.
   // Nothing to do for an object not loaded.
   Status Release(const std::string& key);
+  // The same for one container of object `object_key`: a collector calls it
+  // when the container's round is done, so a mailbox holds the folders in
+  // flight, not all of them. No other thread may use the container.
+  Status ReleaseContainer(const std::string& object_key, Object::Entry& e);
 
   // A stored state that could not be read (missing or corrupt blobs): the
   // object, or one of its containers, started afresh with a full round.
