@@ -1,6 +1,7 @@
 // backend/repo_format.cpp
 #include "backend/repo_format.h"
 
+#include <memory>
 #include <zstd.h>
 
 #include <cstring>
@@ -34,7 +35,13 @@ Bytes BlobAad(BlobType type, const BlobId& id, const std::array<uint8_t, 16>& re
 // Compresses into `out`; returns false when it does not pay.
 bool TryCompress(ByteView plain, int level, ScratchBytes* out) {
   if (plain.size() < 64) return false;
-  thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  // Freed when the thread ends: short-lived threads (a mailbox's folder
+  // workers store node state) would otherwise leak a context each.
+  struct FreeCCtx {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+  };
+  thread_local std::unique_ptr<ZSTD_CCtx, FreeCCtx> owned(ZSTD_createCCtx());
+  ZSTD_CCtx* cctx = owned.get();
   if (plain.size() > 4 * kSampleSize) {
     // Incompressible content (JPEG, zip-based Office files, PDF streams)
     // shows in samples; skip the full attempt when the start, middle and end
