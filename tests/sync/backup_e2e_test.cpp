@@ -166,6 +166,15 @@ struct EmulatorTenant {
     REQUIRE(http.ok());
     control.emplace(**http, emu["control_url"]);
   }
+  // One in-process backup of the tenant; REQUIREs that it ran (its status,
+  // partial or failed, is the caller's to check; its failures are logged).
+  RunResult Backup(const std::string& type, const RunOptions& options = {}) {
+    auto r = RunBackup(**vault, "emu", type, options);
+    INFO(type << ": " << r.status().ToString());
+    REQUIRE(r.ok());
+    for (const auto& f : r->failures) UNSCOPED_INFO("failure: " << f.object << " " << f.code << " " << f.reason);
+    return std::move(r).value();
+  }
   // The tenant's repository, opened afresh (sees every committed snapshot).
   std::unique_ptr<Repository> Repo() {
     auto r = (*vault)->OpenRepository("emu");
@@ -522,18 +531,14 @@ uint64_t Counter(const json& counters, const char* group, const char* kind);
 
 TEST_CASE("backup exchange and onedrive against the emulator", "[sync][e2e]") {
   EmulatorTenant world("e2e", TenantSize{}, "e2e passphrase");
-  auto& vault = world.vault;
   Control& control = *world.control;
 
   auto backup = [&](const std::string& type, JobStatus want = JobStatus::kSucceeded, RunOptions options = {}) {
-    auto r = RunBackup(**vault, "emu", type, options);
-    INFO(type << ": " << r.status().ToString());
-    REQUIRE(r.ok());
-    for (const auto& f : r->failures) UNSCOPED_INFO("failure: " << f.object << " " << f.code << " " << f.reason);
-    INFO(r->error);
-    CHECK(r->status == want);
-    REQUIRE_FALSE(r->snapshot_id.empty());
-    return std::move(r).value();
+    RunResult r = world.Backup(type, options);
+    INFO(r.error);
+    CHECK(r.status == want);
+    REQUIRE_FALSE(r.snapshot_id.empty());
+    return r;
   };
   auto repo = [&] { return world.Repo(); };
 
@@ -731,16 +736,14 @@ TEST_CASE("big folders: split trees and spilled listings equal the truth", "[syn
                        TenantSize{.seed = 22, .users = 1, .messages = 15000, .files = 2,
                                   .max_file_mb = 1, .contacts = 2, .events = 7},
                        "split passphrase");
-  auto& vault = world.vault;
   Control& control = *world.control;
   RunOptions options;
   options.writer.entry_budget = 64 * 1024;
   auto backup = [&] {
-    auto r = RunBackup(**vault, "emu", "exchange", options);
-    REQUIRE(r.ok());
-    INFO(r->error);
-    REQUIRE(r->status == JobStatus::kSucceeded);
-    return std::move(r).value();
+    RunResult r = world.Backup("exchange", options);
+    INFO(r.error);
+    REQUIRE(r.status == JobStatus::kSucceeded);
+    return r;
   };
   // The largest directory under a user's Mail, and whether its tree blob is a split one.
   auto largest_folder = [&](Repository& repo, const std::string& snapshot_id) {
@@ -821,11 +824,9 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
   Control& control = *world.control;
 
   const Truth truth1 = GetTruth(control);
-  auto ex1 = RunBackup(**vault, "emu", "exchange");
-  auto od1 = RunBackup(**vault, "emu", "onedrive");
-  REQUIRE(ex1.ok());
-  REQUIRE(od1.ok());
-  REQUIRE(od1->status == JobStatus::kSucceeded);
+  const RunResult ex1 = world.Backup("exchange");
+  const RunResult od1 = world.Backup("onedrive");
+  REQUIRE(od1.status == JobStatus::kSucceeded);
   const size_t snapshots_before = SnapshotCount(**vault);
   REQUIRE(snapshots_before == 2);
 
@@ -884,8 +885,8 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
     INFO(ReadFile(log.string()));
     CHECK(rc == 0);
     auto r = world.Repo();
-    CompareOneDrive(*r, od1->snapshot_id, truth1);
-    CompareExchange(*r, ex1->snapshot_id, truth1);
+    CompareOneDrive(*r, od1.snapshot_id, truth1);
+    CompareExchange(*r, ex1.snapshot_id, truth1);
   }
   // The next backup (the CLI, then in-process for the comparison) catches up.
   {
@@ -899,7 +900,7 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
   REQUIRE(list.ok());
   std::string od2, ex2;
   for (const auto& s : *list) {
-    if (s.id == od1->snapshot_id || s.id == ex1->snapshot_id) continue;
+    if (s.id == od1.snapshot_id || s.id == ex1.snapshot_id) continue;
     (s.object_type == "onedrive" ? od2 : ex2) = s.id;
   }
   REQUIRE_FALSE(od2.empty());
@@ -929,34 +930,32 @@ TEST_CASE("a backup killed mid-run leaves the vault intact", "[sync][e2e][kill]"
   // the new truth.
   {
     const fs::path prune_log = dir / "prune2.log";
-    int rc = WaitExit(SpawnCli({"prune", "emu", "--forget", od1->snapshot_id.substr(0, 12), "--forget",
-                                ex1->snapshot_id.substr(0, 12), "--repack-threshold", "1"},
+    int rc = WaitExit(SpawnCli({"prune", "emu", "--forget", od1.snapshot_id.substr(0, 12), "--forget",
+                                ex1.snapshot_id.substr(0, 12), "--repack-threshold", "1"},
                                prune_log));
     INFO(ReadFile(prune_log.string()));
     REQUIRE(rc == 0);
   }
   control.Call("POST", "/control/mutate", {{"op", "churn"}, {"fraction", 0.1}, {"seed", 5}});
   const Truth truth3 = GetTruth(control);
-  auto ex3 = RunBackup(**vault, "emu", "exchange");
-  auto od3 = RunBackup(**vault, "emu", "onedrive");
-  REQUIRE(ex3.ok());
-  REQUIRE(od3.ok());
-  for (const auto* run : {&*ex3, &*od3}) {
+  const RunResult ex3 = world.Backup("exchange");
+  const RunResult od3 = world.Backup("onedrive");
+  for (const auto* run : {&ex3, &od3}) {
     INFO(run->type << ": " << run->error);
     CHECK(run->status == JobStatus::kSucceeded);
     auto events = (*vault)->ListJobEvents(run->job_id);
     REQUIRE(events.ok());
     for (const auto& e : *events) CHECK(e.code != "info.state_reset");
   }
-  CHECK(ex3->counts.items < ex1->counts.items);  // incremental: only the churned mail
+  CHECK(ex3.counts.items < ex1.counts.items);  // incremental: only the churned mail
   {
     int rc = WaitExit(SpawnCli({"check", "emu", "--read-data"}, log));
     INFO(ReadFile(log.string()));
     CHECK(rc == 0);
   }
   r = world.Repo();
-  CompareExchange(*r, ex3->snapshot_id, truth3);
-  CompareOneDrive(*r, od3->snapshot_id, truth3);
+  CompareExchange(*r, ex3.snapshot_id, truth3);
+  CompareOneDrive(*r, od3.snapshot_id, truth3);
 }
 
 
@@ -1023,12 +1022,7 @@ TEST_CASE("users deleted from the tenant leave the next snapshot", "[sync][e2e][
   auto& vault = world.vault;
   Control& control = *world.control;
   auto repo = [&] { return world.Repo(); };
-  auto run = [&](const std::string& type, RunOptions options = {}) {
-    auto r = RunBackup(**vault, "emu", type, options);
-    REQUIRE(r.ok());
-    for (const auto& f : r->failures) UNSCOPED_INFO("failure: " << f.object << " " << f.code << " " << f.reason);
-    return std::move(r).value();
-  };
+  auto run = [&](const std::string& type, RunOptions options = {}) { return world.Backup(type, options); };
   auto events = [&](int64_t job) {
     auto e = (*vault)->ListJobEvents(job);
     REQUIRE(e.ok());
@@ -1189,11 +1183,7 @@ TEST_CASE("a user listing missing many users removes nobody unless allowed", "[s
                        "mass passphrase");
   auto& vault = world.vault;
   Control& control = *world.control;
-  auto run = [&](RunOptions options = {}) {
-    auto r = RunBackup(**vault, "emu", "exchange", options);
-    REQUIRE(r.ok());
-    return std::move(r).value();
-  };
+  auto run = [&](RunOptions options = {}) { return world.Backup("exchange", options); };
   RunResult first = run();
   REQUIRE(first.status == JobStatus::kSucceeded);
   std::vector<std::string> gone;
